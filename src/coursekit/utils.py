@@ -1,0 +1,148 @@
+"""Device, seeding, the CPU/GPU scale knob, and input validation shared by every module.
+
+Library code never picks a device (it follows its inputs); notebooks call
+:func:`get_device` and :func:`seed_everything` once, in their setup cell.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from typing import Iterable, TypeVar
+
+import numpy as np
+import torch
+
+__all__ = [
+    "get_device",
+    "seed_everything",
+    "in_colab",
+    "choose_scale",
+    "at_scale",
+    "check_tensor",
+    "check_choice",
+    "check_positive",
+]
+
+T = TypeVar("T")
+
+SCALES = ("cpu", "gpu")
+
+
+def in_colab() -> bool:
+    """True when running inside Google Colab."""
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """The device to run a notebook on: ``prefer`` if given, else CUDA, else MPS, else CPU."""
+    if prefer is not None:
+        return torch.device(prefer)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int = 0) -> torch.Generator:
+    """Seed Python, NumPy and torch (all devices); return a torch.Generator seeded the same way.
+
+    Called explicitly by notebooks and tests, never at import.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an int, got {type(seed).__name__}: {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return torch.Generator().manual_seed(seed)
+
+
+def choose_scale(device: torch.device | str | None = None) -> str:
+    """``"gpu"`` on a CUDA device, else ``"cpu"``; the environment variable
+    ``COURSEKIT_SCALE`` (``cpu`` or ``gpu``) overrides the choice.
+
+    Every chapter has one knob: ``SCALE = choose_scale(device)``, and each
+    experiment's size is ``at_scale(SCALE, cpu=..., gpu=...)``.
+    """
+    forced = os.environ.get("COURSEKIT_SCALE", "").strip().lower()
+    if forced:
+        check_choice("COURSEKIT_SCALE", forced, SCALES)
+        return forced
+    if device is None:
+        return "cpu"
+    return "gpu" if torch.device(device).type == "cuda" else "cpu"
+
+
+def at_scale(scale: str, *, cpu: T, gpu: T) -> T:
+    """Pick the CPU-sized or GPU-sized value of a setting."""
+    check_choice("scale", scale, SCALES)
+    return cpu if scale == "cpu" else gpu
+
+
+def check_choice(name: str, value: object, choices: Iterable[object]) -> None:
+    """Raise ValueError unless ``value`` is one of ``choices``."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def check_positive(name: str, value: object, *, allow_zero: bool = False) -> None:
+    """Raise ValueError unless ``value`` is a positive int (or zero when allowed)."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and (value > 0 or (allow_zero and value == 0))
+    if not ok:
+        kind = "a non-negative" if allow_zero else "a positive"
+        raise ValueError(f"{name} must be {kind} int, got {value!r}")
+
+
+def check_tensor(
+    name: str,
+    x: object,
+    *,
+    shape: tuple[int | str | None, ...] | None = None,
+    dtype: torch.dtype | tuple[torch.dtype, ...] | str | None = None,
+    dims: dict[str, int] | None = None,
+) -> dict[str, int]:
+    """Validate a tensor argument and return the sizes bound to named dimensions.
+
+    ``shape`` lists one entry per dimension: an int (exact size), a letter
+    (a named size that must agree with every other use of that letter, and
+    with ``dims`` when given), or None (any size). ``dtype`` is a dtype, a tuple
+    of dtypes, or ``"float"`` for any floating dtype. Errors name what was
+    expected and what was received, e.g.
+    ``src must have shape (B, S), got a 3-d tensor of shape (2, 5, 7)``.
+    """
+    dims = dict(dims or {})
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if dtype is not None:
+        if dtype == "float":
+            if not x.is_floating_point():
+                raise ValueError(f"{name} must have a floating dtype, got {x.dtype}")
+        else:
+            allowed = dtype if isinstance(dtype, tuple) else (dtype,)
+            if x.dtype not in allowed:
+                want = " or ".join(str(d) for d in allowed)
+                raise ValueError(f"{name} must have dtype {want}, got {x.dtype}")
+    if shape is not None:
+        pretty = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+        if x.dim() != len(shape):
+            raise ValueError(
+                f"{name} must have shape {pretty}, got a {x.dim()}-d tensor of shape {tuple(x.shape)}"
+            )
+        for axis, (want, got) in enumerate(zip(shape, x.shape)):
+            if want is None:
+                continue
+            if isinstance(want, int):
+                if got != want:
+                    raise ValueError(
+                        f"{name} must have shape {pretty}, got {tuple(x.shape)} (dim {axis} should be {want})"
+                    )
+            elif want in dims and dims[want] != got:
+                raise ValueError(
+                    f"{name} must have shape {pretty} with {want}={dims[want]}, got {tuple(x.shape)}"
+                )
+            else:
+                dims[want] = got
+    return dims
