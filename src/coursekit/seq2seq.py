@@ -55,6 +55,7 @@ __all__ = [
     "sequence_loss",
     "evaluate",
     "accuracy_by_length",
+    "teacher_forced_accuracy",
 ]
 
 SCORES = ("additive", "dot", "general", "concat")
@@ -564,3 +565,27 @@ def accuracy_by_length(model: Seq2Seq, data: Seq2SeqData, **kwargs) -> list[dict
         part = data.where(lambda s, t, n=length: len(s) == n)
         rows.append({"length": length, **evaluate(model, part, **kwargs), "n": len(part)})
     return rows
+
+
+@torch.no_grad()
+def teacher_forced_accuracy(model: Seq2Seq, data: Seq2SeqData, batch_size: int = 256) -> dict[str, float]:
+    """Accuracy when every step is handed the true previous token (as in training).
+
+    Compare with :func:`evaluate` (free running) to measure exposure bias:
+    ``tok_acc`` is the share of real target tokens (eos included) predicted
+    right; ``seq_acc`` the share of sequences with every token right.
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    seq_ok = tok_ok = tok_n = 0
+    for batch in data.batches(batch_size):
+        batch = batch.to(device)
+        pred = model(batch.src, batch.tgt_in, batch.src_lengths).logits.argmax(-1)  # (B, T)
+        mask = batch.tgt_mask
+        right = (pred == batch.tgt_out) & mask
+        tok_ok += int(right.sum())
+        tok_n += int(mask.sum())
+        seq_ok += int((right | ~mask).all(dim=1).sum())
+    model.train(was_training)
+    return {"seq_acc": seq_ok / len(data), "tok_acc": tok_ok / max(tok_n, 1)}
