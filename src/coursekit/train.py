@@ -166,6 +166,7 @@ def fit(
     check_positive("checkpoint_every", checkpoint_every)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     history, start = History(), 0
+    running, count, stopped = 0.0, 0, False
     if checkpoint_dir is not None and (Path(checkpoint_dir) / "trainer.pt").exists():
         state = load_checkpoint(checkpoint_dir, model)
         optimizer.load_state_dict(state["optimizer"])
@@ -176,6 +177,9 @@ def fit(
             torch.cuda.set_rng_state(state["rng_cuda"].cpu(), device)
         history = History(rows=list(state["rows"]), seconds=state["seconds"])
         start = state["step"]
+        # the loss accumulated since the last train row, so that row comes out the same
+        running, count = state.get("running", 0.0), state.get("count", 0)
+        stopped = state.get("stopped", False)  # a finished early-stopped run stays finished
 
     def save(step: int) -> None:
         if checkpoint_dir is None:
@@ -186,6 +190,9 @@ def fit(
             "rows": history.rows,
             "seconds": history.seconds,
             "rng_cpu": torch.get_rng_state(),
+            "running": running,
+            "count": count,
+            "stopped": stopped,
         }
         if scheduler is not None:
             state["scheduler"] = scheduler.state_dict()
@@ -210,10 +217,11 @@ def fit(
 
     model.train()
     bar = tqdm(total=steps, initial=start, desc=desc, disable=not progress, leave=False)
-    running, count, t0, stopped = 0.0, 0, time.perf_counter(), False
+    t0 = time.perf_counter()
     step = start
+    end = start if stopped else steps  # resuming a run that stopped early trains no further
     try:
-        for step in range(start + 1, steps + 1):
+        for step in range(start + 1, end + 1):
             batch = batches(step - 1)
             if hasattr(batch, "to"):
                 batch = batch.to(device)
