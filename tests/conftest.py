@@ -37,6 +37,20 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# nbval waits at most ``output_timeout`` seconds (hard-coded to 5 in nbval 0.11)
+# for each output message after a cell's execute reply. On the busy 2-core CI
+# machine (two xdist workers, each with a kernel) the last messages of a long
+# training cell once came later than that, and CI failed a cell that had run
+# fine. The cell's own time limit (--nbval-cell-timeout) is unaffected.
+NBVAL_OUTPUT_TIMEOUT_S = 120
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if hasattr(item, "output_timeout"):  # nbval's IPyNbCell
+            item.output_timeout = max(item.output_timeout, NBVAL_OUTPUT_TIMEOUT_S)
+
+
 def build_book(root: Path) -> None:
     """What ``make book`` does once .venv exists: vendor the JS, then build with -W."""
     bindir = Path(sys.executable).parent

@@ -159,3 +159,18 @@ def test_check_tensor_messages_name_expected_and_received():
         check_tensor("x", torch.zeros(2, 3), shape=("S", "S"))
     with pytest.raises(ValueError, match=r"must have shape \(\*, 3\)"):
         check_tensor("x", torch.zeros(2, 4), shape=(None, 3))
+
+
+def test_get_device_sets_cpu_threads_and_rejects_bad_counts():
+    n = torch.get_num_threads()
+    try:
+        assert get_device("cpu", cpu_threads=1) == torch.device("cpu")
+        assert torch.get_num_threads() == 1
+        torch.set_num_threads(2)
+        get_device("cpu", cpu_threads=None)  # leaves torch's setting alone
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(n)
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="cpu_threads"):
+            get_device("cpu", cpu_threads=bad)
