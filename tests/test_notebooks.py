@@ -26,7 +26,12 @@ COLAB_INSTALL = re.compile(
 REQUIRED_HEADINGS = ["Learning objectives", "Prerequisites", "Runtime", "Reproduction", "Summary", "Further reading"]
 # coursekit.viz functions whose charts stay interactive in the static book
 # (Altair parameters / selections) and the bertviz view.
-INTERACTIVE = ("attention_explorer", "training_curves", "metric_by_length", "show_cross_attention")
+INTERACTIVE = (
+    "attention_explorer", "training_curves", "metric_by_length", "show_cross_attention",  # chapters 1-2
+    "document_explorer",  # chapter 3
+    "temperature_explorer", "show_self_attention",  # chapter 4
+    "positional_encoding_explorer", "warmup_explorer",  # chapter 5
+)
 
 
 def chapters() -> list[Path]:
