@@ -1,18 +1,52 @@
-"""Attention primitives shared by every chapter.
+"""Attention primitives shared by every chapter: masked softmax, scaled dot-product
+attention, masks, and multi-head attention.
 
 Mask convention (everywhere in coursekit): a boolean tensor, ``True`` = may be
 attended, as in ``torch.nn.functional.scaled_dot_product_attention``. Note that
 ``torch.nn.MultiheadAttention``'s ``key_padding_mask`` uses the opposite
-convention (``True`` = ignore).
+convention (``True`` = ignore): pass it ``~mask``.
 
-Legend: B batch, T query length, S key length.
+Legend: B batch, T query length, S key length, D model width, H heads,
+Dh = D / H head width, Dv value width, V vocabulary size.
+
+Paper: Ashish Vaswani, Noam Shazeer, Niki Parmar, Jakob Uszkoreit, Llion Jones,
+Aidan N. Gomez, Lukasz Kaiser, Illia Polosukhin (2017), "Attention Is All You
+Need", https://arxiv.org/abs/1706.03762, Sec. 3.2 (Eq. 1, scaled dot-product
+attention; Sec. 3.2.2, multi-head attention).
 """
 
 from __future__ import annotations
 
-import torch
+import math
+from typing import Callable
 
-__all__ = ["masked_softmax"]
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .utils import check_positive, check_tensor
+
+__all__ = [
+    "masked_softmax",
+    "scaled_dot_product_attention",
+    "causal_mask",
+    "padding_mask",
+    "MultiHeadAttention",
+]
+
+
+def _check_mask(mask: torch.Tensor, shape: torch.Size | tuple[int, ...], target: str = "scores") -> None:
+    """Raise ValueError unless ``mask`` is a bool tensor that broadcasts to ``shape``."""
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        got = f"dtype {mask.dtype}" if isinstance(mask, torch.Tensor) else type(mask).__name__
+        raise ValueError(f"mask must be a bool tensor (True = may attend), got {got}")
+    try:
+        if torch.broadcast_shapes(mask.shape, shape) != tuple(shape):
+            raise RuntimeError
+    except RuntimeError:
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not broadcast to {target} of shape {tuple(shape)}"
+        ) from None
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None, dim: int = -1) -> torch.Tensor:
@@ -24,16 +58,191 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None, dim: int = -
     """
     if mask is None:
         return torch.softmax(scores, dim=dim)
-    if mask.dtype != torch.bool:
-        raise ValueError(f"mask must be a bool tensor (True = may attend), got dtype {mask.dtype}")
-    try:
-        if torch.broadcast_shapes(mask.shape, scores.shape) != scores.shape:
-            raise RuntimeError
-    except RuntimeError:
-        raise ValueError(
-            f"mask of shape {tuple(mask.shape)} does not broadcast to scores of shape {tuple(scores.shape)}"
-        ) from None
+    _check_mask(mask, scores.shape)
     filled = scores.masked_fill(~mask, float("-inf"))
     weights = torch.softmax(filled, dim=dim)
     # A fully masked row is softmax(-inf, ..., -inf) = NaN; make it zeros instead.
     return weights.masked_fill(~mask, 0.0)
+
+
+def scaled_dot_product_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    *,
+    scale: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V, from scratch (Vaswani et al. 2017, Eq. 1).
+
+    q (..., T, Dh), k (..., S, Dh), v (..., S, Dv), all floating; ``mask`` bool,
+    broadcastable to (..., T, S), True = may attend; ``scale`` defaults to
+    1/sqrt(Dh). Returns (out (..., T, Dv), weights (..., T, S)); a fully masked
+    row gets zero weights and a zero output (see :func:`masked_softmax`).
+    """
+    for name, x in (("q", q), ("k", k), ("v", v)):
+        if not isinstance(x, torch.Tensor) or x.dim() < 2 or not x.is_floating_point():
+            got = f"{x.dim()}-d {x.dtype} tensor" if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"{name} must be a floating tensor of shape (..., L, width), got {got}")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q and k must have the same width Dh, got q {tuple(q.shape)} and k {tuple(k.shape)}")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k and v must have the same length S, got k {tuple(k.shape)} and v {tuple(v.shape)}")
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[-1])
+    scores = (q * scale) @ k.transpose(-2, -1)  # (..., T, S); scaling q first is cheaper than scaling scores
+    weights = masked_softmax(scores, mask)
+    return weights @ v, weights  # (..., T, Dv), (..., T, S)
+
+
+def causal_mask(T: int, S: int | None = None, *, device: torch.device | str | None = None) -> torch.Tensor:
+    """(T, S) bool mask: query i may attend key j iff j <= i + (S - T); S defaults to T.
+
+    With S > T (a cache of S - T earlier keys), the last query sees every key.
+    """
+    check_positive("T", T)
+    S = T if S is None else S
+    check_positive("S", S)
+    if S < T:
+        raise ValueError(f"S must be >= T for a causal mask (the queries are the last T of S positions), got T={T}, S={S}")
+    return torch.ones(T, S, dtype=torch.bool, device=device).tril(diagonal=S - T)
+
+
+def padding_mask(ids_or_lengths: torch.Tensor, S: int | None = None, *, pad_id: int = 0) -> torch.Tensor:
+    """(B, 1, S) bool key mask, True at real tokens.
+
+    From (B, S) integer ids (True where id != pad_id) or from (B,) lengths plus
+    S (default: the longest length). The shape broadcasts against (B, T, S)
+    scores and, inside :class:`MultiHeadAttention`, against (B, H, T, S).
+    """
+    x = ids_or_lengths
+    if not isinstance(x, torch.Tensor) or x.is_floating_point() or x.dtype == torch.bool or x.dim() not in (1, 2):
+        got = f"a {x.dim()}-d {x.dtype} tensor" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"ids_or_lengths must be an integer tensor of shape (B, S) ids or (B,) lengths, got {got}")
+    if x.dim() == 2:
+        if S is not None and S != x.shape[1]:
+            raise ValueError(f"S must equal ids.shape[1]={x.shape[1]} when ids are given, got S={S}")
+        return (x != pad_id)[:, None, :]
+    S = int(x.max()) if S is None else S
+    check_positive("S", S)
+    if (x < 0).any() or (x > S).any():
+        raise ValueError(f"lengths must lie in [0, S={S}], got {x.tolist()}")
+    return (torch.arange(S, device=x.device)[None, :] < x[:, None])[:, None, :]
+
+
+class MultiHeadAttention(nn.Module):
+    """MultiHead(Q, K, V) = Concat(head_1, ..., head_H) W^O, head_h = Attention(Q W^Q_h, K W^K_h, V W^V_h)
+    (Vaswani et al. 2017, Sec. 3.2.2).
+
+    Submodules ``q_proj``, ``k_proj``, ``v_proj``, ``out_proj`` are
+    ``nn.Linear(d_model, d_model, bias=bias)`` (the names map one to one onto
+    BERT's query/key/value/output.dense); attributes ``n_heads``, ``d_head``.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, *, dropout: float = 0.0, bias: bool = True):
+        super().__init__()
+        check_positive("d_model", d_model)
+        check_positive("n_heads", n_heads)
+        if d_model % n_heads:
+            raise ValueError(f"d_model must be divisible by n_heads, got d_model={d_model}, n_heads={n_heads}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        self.d_model, self.n_heads, self.d_head, self.dropout = d_model, n_heads, d_model // n_heads, dropout
+        self.q_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.k_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.v_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+
+    def _project(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor):
+        """q, k, v = query W^Q, key W^K, value W^V. For self-attention, one matmul with the
+        three weights concatenated (as torch's in_proj_weight), which is faster on CPU."""
+        projs = (self.q_proj, self.k_proj, self.v_proj)
+        if query is key and key is value:
+            weight = torch.cat([p.weight for p in projs])  # (3D, D)
+            bias = None if self.q_proj.bias is None else torch.cat([p.bias for p in projs])
+            return F.linear(query, weight, bias).chunk(3, dim=-1)
+        return tuple(p(x) for p, x in zip(projs, (query, key, value)))
+
+    def _mask4d(self, mask: torch.Tensor | None, B: int, T: int, S: int) -> torch.Tensor | None:
+        """Validate a (T, S), (B, T, S) or (B, H, T, S) mask (broadcasting allowed); return it 4-d or 2-d."""
+        if mask is None:
+            return None
+        if not isinstance(mask, torch.Tensor) or mask.dim() not in (2, 3, 4):
+            got = f"a {mask.dim()}-d tensor of shape {tuple(mask.shape)}" if isinstance(mask, torch.Tensor) else type(mask).__name__
+            raise ValueError(f"mask must have shape (T, S), (B, T, S) or (B, H, T, S), got {got}")
+        m = mask.unsqueeze(1) if mask.dim() == 3 else mask  # (B, T, S) -> (B, 1, T, S)
+        _check_mask(m, (B, self.n_heads, T, S), target="attention scores (B, H, T, S)")
+        return m
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor | None = None,
+        value: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        *,
+        need_weights: bool = False,
+        rotary: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """query (B, T, D) float; key, value (B, S, D), default to query (self-attention).
+
+        mask: bool, True = may attend, shape (T, S), (B, T, S) or (B, H, T, S), broadcasting
+        allowed (so :func:`padding_mask`'s (B, 1, S) works). rotary: optional callable applied
+        to q and k after the head split, (B, H, T, Dh) -> same shape.
+        need_weights=True: the from-scratch path, returns (out (B, T, D), weights (B, H, T, S)),
+        per head. need_weights=False: the fast path through ``F.scaled_dot_product_attention``,
+        returns (out, None).
+        """
+        key = query if key is None else key
+        value = key if value is None else value
+        dims = check_tensor("query", query, shape=("B", "T", self.d_model), dtype="float")
+        dims = check_tensor("key", key, shape=("B", "S", self.d_model), dtype="float", dims=dims)
+        dims = check_tensor("value", value, shape=("B", "S", self.d_model), dtype="float", dims=dims)
+        B, T, S, H, Dh = dims["B"], dims["T"], dims["S"], self.n_heads, self.d_head
+        mask = self._mask4d(mask, B, T, S)
+
+        q, k, v = self._project(query, key, value)  # each (B, T or S, D)
+        q = q.view(B, T, H, Dh).transpose(1, 2)  # (B, H, T, Dh)
+        k = k.view(B, S, H, Dh).transpose(1, 2)  # (B, H, S, Dh)
+        v = v.view(B, S, H, Dh).transpose(1, 2)  # (B, H, S, Dh)
+        if rotary is not None:
+            q, k = rotary(q), rotary(k)
+        p = self.dropout if self.training else 0.0
+        if need_weights:
+            out, weights = scaled_dot_product_attention(q, k, v, mask)  # (B, H, T, Dh), (B, H, T, S)
+            if p > 0:  # dropout on the weights, as in torch's module; the returned weights are the dropped ones
+                weights = F.dropout(weights, p)
+                out = weights @ v
+        else:
+            weights = None
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (B, H, T, Dh)
+            if mask is not None:  # a fully masked row: zeros, as in the from-scratch path, on every backend
+                out = out.masked_fill(~mask.any(-1, keepdim=True), 0.0)
+        out = out.transpose(1, 2).reshape(B, T, self.d_model)  # (B, T, H, Dh) -> (B, T, D)
+        return self.out_proj(out), weights
+
+    @torch.no_grad()
+    def load_torch_weights(self, mha: nn.MultiheadAttention) -> "MultiHeadAttention":
+        """Copy the weights of a ``torch.nn.MultiheadAttention`` (packed in_proj_weight) into
+        q_proj/k_proj/v_proj/out_proj; returns self."""
+        if not isinstance(mha, nn.MultiheadAttention):
+            raise ValueError(f"mha must be a torch.nn.MultiheadAttention, got {type(mha).__name__}")
+        if (mha.embed_dim, mha.num_heads) != (self.d_model, self.n_heads):
+            raise ValueError(
+                f"mha must have embed_dim={self.d_model}, num_heads={self.n_heads}, "
+                f"got embed_dim={mha.embed_dim}, num_heads={mha.num_heads}"
+            )
+        if not mha._qkv_same_embed_dim or mha.bias_k is not None or mha.add_zero_attn:
+            raise ValueError("mha must use kdim = vdim = embed_dim, add_bias_kv=False, add_zero_attn=False")
+        has_bias = mha.in_proj_bias is not None
+        if has_bias != (self.q_proj.bias is not None):
+            raise ValueError(f"mha must have bias={self.q_proj.bias is not None}, got bias={has_bias}")
+        projs = (self.q_proj, self.k_proj, self.v_proj)
+        for proj, w in zip(projs, mha.in_proj_weight.chunk(3)):
+            proj.weight.copy_(w)
+        if has_bias:
+            for proj, b in zip(projs, mha.in_proj_bias.chunk(3)):
+                proj.bias.copy_(b)
+            self.out_proj.bias.copy_(mha.out_proj.bias)
+        self.out_proj.weight.copy_(mha.out_proj.weight)
+        return self
