@@ -370,3 +370,48 @@ def test_load_torch_weights_rejects_mismatches():
         MultiHeadAttention(8, 2).load_torch_weights(nn.MultiheadAttention(8, 2, bias=False))
     with pytest.raises(ValueError, match="mha must be a torch.nn.MultiheadAttention, got Linear"):
         MultiHeadAttention(8, 2).load_torch_weights(nn.Linear(8, 8))
+
+
+# --- the chapter's small self-attention model ---------------------------------------
+
+from coursekit.attention import SelfAttentionConfig, SelfAttentionModel  # noqa: E402
+
+
+def test_self_attention_model_shapes_and_attentions_are_its_layers_weights():
+    torch.manual_seed(8)
+    cfg = SelfAttentionConfig(vocab_size=9, max_len=6, d_model=8, n_heads=2, n_layers=3)
+    model = SelfAttentionModel(cfg)
+    ids = torch.randint(1, 9, (2, 5))
+    out = model(ids)
+    assert out.logits.shape == (2, 5, 9) and len(out.attentions) == 3
+    assert all(a.shape == (2, 2, 5, 5) for a in out.attentions)
+    x = model.tok(ids) + model.pos(torch.arange(5))
+    _, w0 = model.layers[0](x, need_weights=True)
+    torch.testing.assert_close(out.attentions[0], w0)
+    causal = model(ids, mask=causal_mask(5)).attentions[1]
+    assert torch.all(causal.triu(1) == 0)
+
+
+def test_self_attention_model_overfits_one_reversal_batch():
+    torch.manual_seed(9)
+    T = 5
+    model = SelfAttentionModel(SelfAttentionConfig(vocab_size=8, max_len=T, d_model=16, n_heads=1))
+    ids = torch.randint(1, 8, (16, T))
+    target = ids.flip(1)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(150):
+        loss = F.cross_entropy(model(ids).logits.reshape(-1, 8), target.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert (model(ids).logits.argmax(-1) == target).all()
+
+
+def test_self_attention_model_rejects_bad_input():
+    model = SelfAttentionModel(SelfAttentionConfig(vocab_size=8, max_len=4, d_model=8, n_heads=2))
+    with pytest.raises(ValueError, match=re.escape("ids must have at most max_len=4 positions, got T=5")):
+        model(torch.ones(1, 5, dtype=torch.long))
+    with pytest.raises(ValueError, match=re.escape("ids must have dtype torch.int64, got torch.float32")):
+        model(torch.ones(1, 3))
+    with pytest.raises(ValueError, match=re.escape("n_layers must be a positive int, got 0")):
+        SelfAttentionModel(SelfAttentionConfig(n_layers=0))

@@ -18,6 +18,7 @@ attention; Sec. 3.2.2, multi-head attention).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -32,6 +33,9 @@ __all__ = [
     "causal_mask",
     "padding_mask",
     "MultiHeadAttention",
+    "SelfAttentionConfig",
+    "SelfAttentionOutput",
+    "SelfAttentionModel",
 ]
 
 
@@ -246,3 +250,57 @@ class MultiHeadAttention(nn.Module):
             self.out_proj.bias.copy_(mha.out_proj.bias)
         self.out_proj.weight.copy_(mha.out_proj.weight)
         return self
+
+
+# ----------------------------------------------------------------------------- a small self-attention model
+@dataclass(frozen=True)
+class SelfAttentionConfig:
+    """A stack of attention-only layers for the chapter's toy tasks (no FFN, no norm: chapter 5 adds them)."""
+
+    vocab_size: int = 16  # token ids 0..vocab_size-1, 0 = padding
+    max_len: int = 16  # learned positions; the paper used sinusoids (chapter 5)
+    d_model: int = 32  # paper: 512
+    n_heads: int = 2  # paper: 8
+    n_layers: int = 1  # paper: 6, each with an FFN
+    dropout: float = 0.0  # paper: 0.1
+
+
+@dataclass(frozen=True)
+class SelfAttentionOutput:
+    """logits (B, T, V); attentions: one (B, H, T, T) tensor per layer (bertviz's format for B = 1)."""
+
+    logits: torch.Tensor
+    attentions: tuple[torch.Tensor, ...]
+
+
+class SelfAttentionModel(nn.Module):
+    """Token embeddings + learned positions, ``n_layers`` residual self-attention layers, a linear readout.
+
+    Without positions self-attention cannot tell positions apart (it is permutation
+    equivariant), so tasks such as reversal need the position embeddings.
+    """
+
+    def __init__(self, cfg: SelfAttentionConfig = SelfAttentionConfig()):
+        super().__init__()
+        for name in ("vocab_size", "max_len", "d_model", "n_heads", "n_layers"):
+            check_positive(name, getattr(cfg, name))
+        self.cfg = cfg
+        self.tok = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.pos = nn.Embedding(cfg.max_len, cfg.d_model)
+        self.layers = nn.ModuleList(
+            MultiHeadAttention(cfg.d_model, cfg.n_heads, dropout=cfg.dropout) for _ in range(cfg.n_layers)
+        )
+        self.readout = nn.Linear(cfg.d_model, cfg.vocab_size)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor | None = None) -> SelfAttentionOutput:
+        """ids (B, T) long; mask as for :class:`MultiHeadAttention` (e.g. :func:`padding_mask` or :func:`causal_mask`)."""
+        B, T = check_tensor("ids", ids, shape=("B", "T"), dtype=torch.long).values()
+        if T > self.cfg.max_len:
+            raise ValueError(f"ids must have at most max_len={self.cfg.max_len} positions, got T={T}")
+        x = self.tok(ids) + self.pos(torch.arange(T, device=ids.device))  # (B, T, D)
+        attentions = []
+        for layer in self.layers:
+            a, w = layer(x, mask=mask, need_weights=True)  # (B, T, D), (B, H, T, T)
+            x = x + a  # residual: each position keeps its own token and adds what it read
+            attentions.append(w)
+        return SelfAttentionOutput(self.readout(x), tuple(attentions))
