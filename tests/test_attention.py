@@ -415,3 +415,15 @@ def test_self_attention_model_rejects_bad_input():
         model(torch.ones(1, 3))
     with pytest.raises(ValueError, match=re.escape("n_layers must be a positive int, got 0")):
         SelfAttentionModel(SelfAttentionConfig(n_layers=0))
+
+
+def test_split_heads_gives_each_head_its_feature_block_and_merge_inverts_it():
+    from coursekit.attention import merge_heads, split_heads
+
+    x = torch.arange(2 * 3 * 8, dtype=torch.float32).view(2, 3, 8)
+    h = split_heads(x, 4)
+    assert h.shape == (2, 4, 3, 2)
+    for head in range(4):
+        torch.testing.assert_close(h[:, head], x[..., 2 * head : 2 * head + 2])
+    torch.testing.assert_close(merge_heads(h), x)
+    assert h.data_ptr() == x.data_ptr()  # a view, no copy

@@ -32,6 +32,8 @@ __all__ = [
     "scaled_dot_product_attention",
     "causal_mask",
     "padding_mask",
+    "split_heads",
+    "merge_heads",
     "MultiHeadAttention",
     "SelfAttentionConfig",
     "SelfAttentionOutput",
@@ -134,6 +136,22 @@ def padding_mask(ids_or_lengths: torch.Tensor, S: int | None = None, *, pad_id: 
     return (torch.arange(S, device=x.device)[None, :] < x[:, None])[:, None, :]
 
 
+def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """(B, T, D) -> (B, H, T, Dh): head h gets features h*Dh .. (h+1)*Dh - 1 of every position.
+
+    A view plus a transpose, no copy. Viewing (B, T, D) directly as (B, H, T, Dh) would
+    instead hand each head a block of positions, mixing tokens across heads.
+    """
+    B, T, D = x.shape
+    return x.view(B, T, n_heads, D // n_heads).transpose(1, 2)  # (B, T, H, Dh) -> (B, H, T, Dh)
+
+
+def merge_heads(x: torch.Tensor) -> torch.Tensor:
+    """(B, H, T, Dh) -> (B, T, D = H * Dh), the inverse of :func:`split_heads` (one copy)."""
+    B, H, T, Dh = x.shape
+    return x.transpose(1, 2).reshape(B, T, H * Dh)  # (B, T, H, Dh) -> (B, T, D)
+
+
 class MultiHeadAttention(nn.Module):
     """MultiHead(Q, K, V) = Concat(head_1, ..., head_H) W^O, head_h = Attention(Q W^Q_h, K W^K_h, V W^V_h)
     (Vaswani et al. 2017, Sec. 3.2.2).
@@ -202,13 +220,13 @@ class MultiHeadAttention(nn.Module):
         dims = check_tensor("query", query, shape=("B", "T", self.d_model), dtype="float")
         dims = check_tensor("key", key, shape=("B", "S", self.d_model), dtype="float", dims=dims)
         dims = check_tensor("value", value, shape=("B", "S", self.d_model), dtype="float", dims=dims)
-        B, T, S, H, Dh = dims["B"], dims["T"], dims["S"], self.n_heads, self.d_head
+        B, T, S = dims["B"], dims["T"], dims["S"]
         mask = self._mask4d(mask, B, T, S)
 
         q, k, v = self._project(query, key, value)  # each (B, T or S, D)
-        q = q.view(B, T, H, Dh).transpose(1, 2)  # (B, H, T, Dh)
-        k = k.view(B, S, H, Dh).transpose(1, 2)  # (B, H, S, Dh)
-        v = v.view(B, S, H, Dh).transpose(1, 2)  # (B, H, S, Dh)
+        q = split_heads(q, self.n_heads)  # (B, H, T, Dh)
+        k = split_heads(k, self.n_heads)  # (B, H, S, Dh)
+        v = split_heads(v, self.n_heads)  # (B, H, S, Dh)
         if rotary is not None:
             q, k = rotary(q), rotary(k)
         p = self.dropout if self.training else 0.0
@@ -222,8 +240,7 @@ class MultiHeadAttention(nn.Module):
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (B, H, T, Dh)
             if mask is not None:  # a fully masked row: zeros, as in the from-scratch path, on every backend
                 out = out.masked_fill(~mask.any(-1, keepdim=True), 0.0)
-        out = out.transpose(1, 2).reshape(B, T, self.d_model)  # (B, T, H, Dh) -> (B, T, D)
-        return self.out_proj(out), weights
+        return self.out_proj(merge_heads(out)), weights  # (B, H, T, Dh) -> (B, T, D) -> (B, T, D)
 
     @torch.no_grad()
     def load_torch_weights(self, mha: nn.MultiheadAttention) -> "MultiHeadAttention":

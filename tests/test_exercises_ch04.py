@@ -1,0 +1,179 @@
+"""Tests for the chapter 4 checkers: each accepts a learner-style solution, rejects the
+stub, and rejects each plausible wrong answer with that mistake's hint."""
+
+import math
+
+import pytest
+import torch
+
+from coursekit.exercises import (
+    NOT_YET,
+    PASSED,
+    CheckResult,
+    check_causal_mask,
+    check_hopfield_update,
+    check_scaled_dot_product_attention,
+    check_split_heads,
+)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def assert_passed(result):
+    assert isinstance(result, CheckResult)
+    assert result.passed, repr(result)
+    assert repr(result).startswith(PASSED)
+
+
+def assert_not_yet(result, *phrases):
+    assert isinstance(result, CheckResult)
+    assert not result.passed, repr(result)
+    assert repr(result).startswith(NOT_YET)
+    for phrase in phrases:
+        assert phrase in repr(result), f"{phrase!r} not in:\n{result!r}"
+
+
+def stub(*args):
+    # YOUR CODE HERE
+    raise NotImplementedError("Replace this line with your code")
+
+
+# ---------------------------------------------------------------------------- scaled dot-product attention
+def attention_like(scale="sqrt", fill=float("-inf"), invert=False, use_mask=True, dim=-1, zero_masked=True):
+    def my_scaled_dot_product_attention(q, k, v, mask):
+        d_k = q.shape[-1]
+        factor = {"sqrt": 1 / math.sqrt(d_k), "none": 1.0, "d_k": 1 / d_k, "S": 1 / math.sqrt(k.shape[-2]), "times": math.sqrt(d_k)}[scale]
+        scores = torch.matmul(q, k.transpose(-2, -1)) * factor
+        keep = ~mask if invert else mask
+        if use_mask:
+            scores = scores.masked_fill(~keep, fill)
+        weights = torch.softmax(scores, dim=dim)
+        if use_mask and zero_masked:
+            weights = weights.masked_fill(~keep, 0.0)
+        return torch.matmul(weights, v), weights
+
+    return my_scaled_dot_product_attention
+
+
+def test_sdpa_accepts_a_solution():
+    assert_passed(check_scaled_dot_product_attention(attention_like()))
+    assert_passed(check_scaled_dot_product_attention(attention_like(), seed=3))
+
+
+def test_sdpa_rejects_the_stub():
+    assert_not_yet(check_scaled_dot_product_attention(stub), "haven't implemented `stub`")
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (attention_like(scale="none"), "Divide the scores by sqrt(d_k)"),
+        (attention_like(scale="d_k"), "instead of sqrt(d_k)"),
+        (attention_like(scale="S"), "not `k.shape[-2]`"),
+        (attention_like(scale="times"), "multiplied the scores by sqrt(d_k)"),
+        (attention_like(invert=True), "your mask is inverted"),
+        (attention_like(use_mask=False), "the mask has no effect"),
+        (attention_like(dim=-2), "normalises over the queries"),
+        (attention_like(zero_masked=False), "comes out as NaN"),
+    ],
+)
+def test_sdpa_names_the_mistake(wrong, phrase):
+    assert_not_yet(check_scaled_dot_product_attention(wrong), phrase)
+
+
+def test_sdpa_returning_only_the_output_is_explained():
+    assert_not_yet(check_scaled_dot_product_attention(lambda q, k, v, m: attention_like()(q, k, v, m)[0]), "should return a tuple of 2 values")
+
+
+# ---------------------------------------------------------------------------- split heads
+def good_split_heads(x, n_heads):
+    B, T, D = x.shape
+    return x.view(B, T, n_heads, D // n_heads).transpose(1, 2)
+
+
+def good_split_heads_einops_style(x, n_heads):
+    B, T, D = x.shape
+    return torch.stack(x.chunk(n_heads, dim=-1), dim=1)  # (B, H, T, Dh)
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (lambda x, n_heads: x.view(x.shape[0], n_heads, x.shape[1], -1), "`.transpose(1, 2)`"),
+        (lambda x, n_heads: x.view(*x.shape[:2], n_heads, -1), "heads are not in front of the positions"),
+        (lambda x, n_heads: x.view(*x.shape[:2], -1, n_heads).permute(0, 3, 1, 2), "interleaved features"),
+        (lambda x, n_heads: x.view(*x.shape[:2], n_heads, -1).permute(0, 2, 3, 1), "the last two axes are swapped"),
+    ],
+)
+def test_split_heads_names_the_mistake(wrong, phrase):
+    assert_not_yet(check_split_heads(wrong), phrase)
+
+
+def test_split_heads_accepts_solutions_and_rejects_the_stub():
+    assert_passed(check_split_heads(good_split_heads))
+    assert_passed(check_split_heads(good_split_heads_einops_style))
+    assert_not_yet(check_split_heads(stub), "haven't implemented")
+
+
+# ---------------------------------------------------------------------------- causal mask
+def test_causal_mask_accepts_solutions_and_rejects_the_stub():
+    assert_passed(check_causal_mask(lambda T: torch.tril(torch.ones(T, T, dtype=torch.bool))))
+    assert_passed(check_causal_mask(lambda T: torch.arange(T)[None, :] <= torch.arange(T)[:, None]))
+    assert_not_yet(check_causal_mask(stub), "haven't implemented")
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (lambda T: torch.tril(torch.ones(T, T, dtype=torch.bool), diagonal=-1), "*including* i"),
+        (lambda T: torch.arange(T)[None, :] <= torch.arange(T)[:, None] + 1, "one step into the future"),
+        (lambda T: torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1), "'True = masked' convention"),
+        (lambda T: torch.triu(torch.ones(T, T, dtype=torch.bool)), "that is the lower triangle"),
+        (lambda T: torch.zeros(T, T).masked_fill(torch.ones(T, T).triu(1).bool(), float("-inf")), "additive mask"),
+    ],
+)
+def test_causal_mask_names_the_mistake(wrong, phrase):
+    assert_not_yet(check_causal_mask(wrong), phrase)
+
+
+# ---------------------------------------------------------------------------- Hopfield update
+def good_hopfield_update(state, stored, beta):
+    X = stored.T  # (d, N): the paper's layout, patterns as columns
+    return (X @ torch.softmax(beta * X.T @ state.T, dim=0)).T
+
+
+def test_hopfield_accepts_solutions_and_rejects_the_stub():
+    assert_passed(check_hopfield_update(good_hopfield_update))
+    assert_passed(check_hopfield_update(lambda s, x, b: torch.nn.functional.scaled_dot_product_attention(s, x, x, scale=b)))
+    assert_not_yet(check_hopfield_update(stub), "haven't implemented")
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (lambda s, x, b: torch.softmax(s @ x.T, -1) @ x, "beta has no effect"),
+        (lambda s, x, b: torch.softmax(s @ x.T / b, -1) @ x, "*inverse* temperature"),
+        (lambda s, x, b: torch.softmax(s @ x.T * s.shape[-1] ** -0.5, -1) @ x, "the Transformer's default"),
+        (lambda s, x, b: torch.softmax(b * s @ x.T, 0) @ x, "runs over the states"),
+        (lambda s, x, b: torch.softmax(b * s @ x.T, -1), "`p @ stored`"),
+        (lambda s, x, b: b * s @ x.T @ x, "has no softmax"),
+    ],
+)
+def test_hopfield_names_the_mistake(wrong, phrase):
+    assert_not_yet(check_hopfield_update(wrong), phrase)
+
+
+@pytest.mark.parametrize(
+    "check, good",
+    [
+        (check_scaled_dot_product_attention, attention_like()),
+        (check_split_heads, good_split_heads),
+        (check_causal_mask, lambda T: torch.ones(T, T, dtype=torch.bool).tril()),
+        (check_hopfield_update, good_hopfield_update),
+    ],
+)
+def test_checkers_leave_the_global_rng_alone(check, good):
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    assert_passed(check(good))
+    assert torch.equal(torch.get_rng_state(), before)
