@@ -1,0 +1,190 @@
+"""Tests for coursekit.transformer's layers and model: equivalence with torch's
+TransformerEncoderLayer / TransformerDecoderLayer in both norm placements, the causal
+mask hides the future, padding is ignored, and the encoder-decoder overfits one tiny batch."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from coursekit.attention import causal_mask, padding_mask
+from coursekit.data import Vocab, copy_task
+from coursekit.seq2seq import Decoded, evaluate, teacher_forced_accuracy
+from coursekit.train import fit
+from coursekit.transformer import (
+    DecoderLayer,
+    EncoderLayer,
+    Transformer,
+    TransformerConfig,
+    llama_style,
+    residual,
+    transformer_loss,
+    warmup_scheduler,
+)
+from coursekit.utils import seed_everything
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+D, H, F_ = 16, 4, 32
+
+
+def layer_cfg(**kw) -> TransformerConfig:
+    return TransformerConfig(**{**dict(src_vocab_size=9, tgt_vocab_size=9, d_model=D, n_heads=H, d_ff=F_), **kw})
+
+
+def randomise(module: nn.Module) -> None:
+    """Non-trivial LayerNorm gains and biases, so a swapped norm would show."""
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if "norm" in name:
+                p.normal_(1.0 if name.endswith("weight") else 0.0, 0.3)
+
+
+LENGTHS = torch.tensor([6, 3, 5])
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_encoder_layer_matches_torch_with_copied_weights(norm_first, activation):
+    torch.manual_seed(0)
+    theirs = nn.TransformerEncoderLayer(D, H, F_, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first)
+    randomise(theirs)
+    ours = EncoderLayer(layer_cfg(norm_first=norm_first, ffn=activation)).load_torch_weights(theirs)
+    theirs.eval(), ours.eval()
+    x = torch.randn(3, 6, D)
+    mask = padding_mask(LENGTHS, 6)  # (B, 1, S), True = real token
+    with torch.no_grad():
+        want = theirs(x, src_key_padding_mask=~mask[:, 0])  # torch: True = ignore
+        got, _ = ours(x, mask)
+    real = mask[:, 0, :, None]  # torch's fast path may zero padded rows: compare real positions
+    torch.testing.assert_close(got * real, want * real, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_decoder_layer_matches_torch_with_copied_weights(norm_first):
+    torch.manual_seed(1)
+    theirs = nn.TransformerDecoderLayer(D, H, F_, dropout=0.0, batch_first=True, norm_first=norm_first)
+    randomise(theirs)
+    ours = DecoderLayer(layer_cfg(norm_first=norm_first)).load_torch_weights(theirs)
+    theirs.eval(), ours.eval()
+    x, memory = torch.randn(3, 5, D), torch.randn(3, 6, D)
+    future, src = causal_mask(5), padding_mask(LENGTHS, 6)
+    with torch.no_grad():
+        want = theirs(x, memory, tgt_mask=~future, memory_key_padding_mask=~src[:, 0])
+        got, weights = ours(x, memory, future, src, need_weights=True)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    assert weights.shape == (3, H, 5, 6)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, H, 5))
+    assert (weights[1, :, :, 3:] == 0).all()  # padding of the length-3 source gets no weight
+
+
+def test_fast_and_from_scratch_attention_paths_agree_inside_a_layer():
+    torch.manual_seed(0)
+    layer = EncoderLayer(layer_cfg(positions="rotary", norm="rmsnorm", ffn="swiglu", bias=False)).eval()
+    x, mask = torch.randn(3, 6, D), padding_mask(LENGTHS, 6)
+    fast, none = layer(x, mask)
+    slow, weights = layer(x, mask, need_weights=True)
+    assert none is None and weights.shape == (3, H, 6, 6)
+    torch.testing.assert_close(fast, slow, atol=1e-5, rtol=1e-5)
+
+
+def test_residual_pre_and_post_norm_by_hand():
+    x = torch.tensor([[1.0, 2.0, 3.0, 6.0]])
+    norm, double = nn.LayerNorm(4, elementwise_affine=False), (lambda h: 2 * h)
+    torch.testing.assert_close(residual(x, double, norm, nn.Identity(), norm_first=False), norm(3 * x))
+    torch.testing.assert_close(residual(x, double, norm, nn.Identity(), norm_first=True), x + 2 * norm(x))
+
+
+def test_load_torch_weights_refuses_a_mismatched_layer():
+    theirs = nn.TransformerEncoderLayer(D, H, F_, batch_first=True, norm_first=True)
+    with pytest.raises(ValueError, match="norm_first differs"):
+        EncoderLayer(layer_cfg(norm_first=False)).load_torch_weights(theirs)
+    with pytest.raises(ValueError, match="norm='rmsnorm'"):
+        EncoderLayer(layer_cfg(norm="rmsnorm", norm_first=True)).load_torch_weights(theirs)
+    with pytest.raises(ValueError, match="TransformerDecoderLayer"):
+        DecoderLayer(layer_cfg()).load_torch_weights(theirs)
+
+
+# ----------------------------------------------------------------------------- the model
+def make_model(seed=0, **kw) -> Transformer:
+    seed_everything(seed)
+    return Transformer(TransformerConfig(**{**dict(src_vocab_size=9, tgt_vocab_size=10, d_model=16, n_heads=2, d_ff=32), **kw})).eval()
+
+
+def make_batch(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    src = torch.randint(4, 9, (3, 6), generator=g)
+    src = src.masked_fill(torch.arange(6)[None, :] >= LENGTHS[:, None], Vocab.pad_id)
+    tgt_in = torch.randint(4, 10, (3, 5), generator=g)
+    tgt_in[:, 0] = Vocab.bos_id
+    return src, tgt_in
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(norm_first=True), llama_style(layer_cfg()).__dict__ | dict(src_vocab_size=9, tgt_vocab_size=10, d_model=16, n_heads=2, d_ff=21)])
+def test_causal_mask_hides_the_future_from_the_decoder(kw):
+    model = make_model(**kw)
+    src, tgt_in = make_batch()
+    base = model(src, tgt_in).logits
+    for t in range(4):
+        changed = tgt_in.clone()
+        changed[:, t + 1 :] = torch.randint(4, 10, changed[:, t + 1 :].shape)
+        out = model(src, changed).logits
+        torch.testing.assert_close(out[:, : t + 1], base[:, : t + 1])  # steps <= t cannot see the change
+        assert not torch.allclose(out[:, t + 1 :], base[:, t + 1 :])
+
+
+def test_padding_and_tokens_past_src_lengths_are_ignored():
+    model = make_model(positions="learned", norm_first=True)
+    src, tgt_in = make_batch()
+    noisy = src.clone()
+    noisy[1, 3:] = 7  # garbage where the length-3 source is padded
+    torch.testing.assert_close(model(noisy, tgt_in, LENGTHS).logits, model(src, tgt_in).logits)
+
+
+def test_shared_and_tied_embeddings_are_one_parameter():
+    model = make_model(src_vocab_size=10, share_embeddings=True)
+    assert model.encoder.embed.embed.weight is model.decoder.embed.embed.weight is model.out.weight
+    untied = make_model(tie_output=False)
+    assert untied.out.weight is not untied.decoder.embed.embed.weight
+
+
+def test_greedy_returns_decoded_and_agrees_with_teacher_forcing_on_its_own_output():
+    model = make_model()
+    src, _ = make_batch()
+    out = model.greedy(src, max_len=6, alignments=True)
+    assert isinstance(out, Decoded) and out.tokens.shape[0] == 3 and out.tokens.shape[1] <= 6
+    tgt_in = torch.cat([torch.full((3, 1), Vocab.bos_id), out.tokens[:, :-1]], dim=1)
+    again = model(src, tgt_in).logits.argmax(-1)
+    live = torch.ones_like(out.tokens, dtype=torch.bool)
+    live[:, 1:] = (out.tokens[:, :-1] != Vocab.eos_id).cumprod(1).bool() & (out.tokens[:, :-1] != Vocab.pad_id)
+    assert torch.equal(again[live], out.tokens[live])
+    assert out.alignments.shape == (3, out.tokens.shape[1], 6)
+    assert (out.alignments[1, :, 3:] == 0).all()
+
+
+def test_model_rejects_bad_inputs_naming_what_it_expected():
+    model = make_model()
+    src, tgt_in = make_batch()
+    with pytest.raises(ValueError, match=r"src must have dtype torch.int64"):
+        model(src.float(), tgt_in)
+    with pytest.raises(ValueError, match=r"src ids must be in \[0, 9\)"):
+        model(src + 9, tgt_in)
+    with pytest.raises(ValueError, match=r"tgt_in must have shape \(B, T\) with B=3"):
+        model(src, tgt_in[:2])
+    with pytest.raises(ValueError, match="cfg must be a TransformerConfig"):
+        Transformer(dict(d_model=4))
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_decoder_overfits_one_tiny_batch(norm_first):
+    data = copy_task(8, lengths=(3, 5), vocab_size=5, seed=0)
+    seed_everything(0)
+    model = Transformer(TransformerConfig.for_data(data, d_model=32, n_heads=2, d_ff=64, n_layers=1, norm_first=norm_first))
+    opt = torch.optim.Adam(model.parameters(), betas=(0.9, 0.98))
+    sched = warmup_scheduler(opt, d_model=32, warmup_steps=10, scale=0.2)
+    batch = data.batch()
+    history = fit(model, opt, lambda step: batch, transformer_loss, steps=150, scheduler=sched, progress=False, log_every=20)
+    assert history.last("loss", "train") < 0.05
+    assert evaluate(model, data)["seq_acc"] == 1.0  # free-running greedy decoding copies every string
+    assert teacher_forced_accuracy(model, data)["tok_acc"] == 1.0
