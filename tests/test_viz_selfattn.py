@@ -118,3 +118,8 @@ def test_show_self_attention_displays_and_accepts_unbatched_heads():
 def test_show_self_attention_rejects_bad_input(make, tokens, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         show_self_attention(make(_attentions()), tokens)
+
+
+def test_explorer_labels_keep_their_spaces():
+    texts = svg_texts(temperature_explorer([1.0, 0.0], ["Notting Hill", "Die Hard"]))
+    assert "Notting Hill" in texts and "Die Hard" in texts

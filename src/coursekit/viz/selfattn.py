@@ -54,7 +54,7 @@ def temperature_explorer(
             f"need 0 < t_range[0] <= temperature <= t_range[1] and 0 < step <= the range, "
             f"got t_range={tuple(t_range)}, temperature={temperature}, step={step}"
         )
-    shown = [_display(t) for t in labels]
+    shown = [str(t) for t in labels]  # labels, not tokens: spaces stay spaces
     rows = [{"pos": i, "token": shown[i], "score": round(float(v), 6)} for i, v in enumerate(s)]
     name = _fresh("temperature")
     temp = alt.param(name=name, value=t0, bind=alt.binding_range(min=lo, max=hi, step=dt, name="temperature T: "))
@@ -82,7 +82,7 @@ def temperature_explorer(
             height=200,
             title=alt.Title(
                 title or "Softmax with temperature",
-                subtitle="weights = softmax(scores / T): drag the slider; T < 1 sharpens, T > 1 flattens",
+                subtitle="softmax(scores / T): drag the slider; T < 1 sharpens, T > 1 flattens",
                 anchor="start",
             ),
         )
@@ -93,8 +93,8 @@ def temperature_explorer(
             line=f"'T = ' + format({name}, '.2f') + ':  largest weight ' + format(datum.max_weight, '.3f') + ',  entropy ' + format(datum.entropy, '.3f') "
             f"+ ' nats (uniform: {math.log(s.size):.3f})'"
         )
-        .mark_text(align="left", fontSize=12)
-        .encode(text="line:N")
+        .mark_text(align="left", baseline="middle", fontSize=12)
+        .encode(text="line:N", x=alt.value(0), y=alt.value(8))
         .properties(width=300, height=16)
     )
     return alt.vconcat(chart, summary, spacing=4)
