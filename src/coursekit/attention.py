@@ -206,7 +206,7 @@ class MultiHeadAttention(nn.Module):
         need_weights: bool = False,
         rotary: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """query (B, T, D) float; key, value (B, S, D), default to query (self-attention).
+        """query (B, T, D) float; key, value (B, S, D); key defaults to query (self-attention), value to key.
 
         mask: bool, True = may attend, shape (T, S), (B, T, S) or (B, H, T, S), broadcasting
         allowed (so :func:`padding_mask`'s (B, 1, S) works). rotary: optional callable applied
