@@ -22,7 +22,7 @@ from .core import HIGHLIGHT, WEIGHT_SCHEME, _as_array, _as_tokens, _describe, _d
 
 __all__ = ["document_explorer"]
 
-WORD_PX = 64  # one word cell; 9 words + the bars fit a ~700 px column
+WORD_PX = 58  # one word cell; 8 words + the bars fit a ~700 px column
 ROW_PX = 22
 BAR_PX = 110
 KEY_COLOR, OTHER_COLOR = "#e4572e", "#4c78a8"
@@ -156,7 +156,7 @@ def document_explorer(documents: Sequence[Mapping[str, Any]], *, title: str | No
         strokeWidth=outline_width,
         tooltip=word_tips,
     ).add_params(sentence)
-    text = base.mark_text(fontSize=11, baseline="middle").encode(
+    text = base.mark_text(fontSize=10, baseline="middle").encode(
         x=x,
         y=y,
         text="word:N",
