@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import vl_convert
 
 from coursekit.viz.text import document_explorer
+from test_viz import dataset_with, datasets, svg  # the spec readers of the chapter 1-2 chart tests
 
 DOC_A = {
     "sentences": [["the", "film", "was", "good"], ["a", "plot"]],
@@ -23,30 +23,6 @@ DOC_B = {  # padded, as a model returns it: (3, 3) word weights for 2 sentences,
 }
 
 
-def datasets(spec):
-    """Every inline dataset, at the top level or inside a view."""
-    found = list(spec.get("datasets", {}).values())
-
-    def walk(node):
-        if isinstance(node, dict):
-            if isinstance(node.get("data"), dict) and "values" in node["data"]:
-                found.append(node["data"]["values"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(spec)
-    return found
-
-
-def dataset_with(spec, key):
-    hits = [d for d in datasets(spec) if d and key in d[0]]
-    assert len(hits) == 1
-    return hits[0]
-
-
 def test_spec_holds_every_word_and_sentence_of_every_document():
     spec = document_explorer([DOC_A, DOC_B]).to_dict()
     words = dataset_with(spec, "word")
@@ -57,7 +33,7 @@ def test_spec_holds_every_word_and_sentence_of_every_document():
     ]
     assert [w["weight"] for w in first] == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.25, 0.75])
     assert {w["sent_weight"] for w in first if w["sent"] == 0} == {0.9}
-    bars = [d for d in datasets(spec) if d and "role" in d[0]][0]
+    bars = dataset_with(spec, "role")
     assert [(b["doc"], b["sent"], b["role"]) for b in bars] == [
         (0, 0, "key sentence"), (0, 1, "other sentence"), (1, 0, "other sentence"), (1, 1, "other sentence"),
     ]
@@ -79,8 +55,8 @@ def test_menu_parameter_and_hover_selection():
 
 def test_renders_to_svg_with_words_and_tooltips():
     chart = document_explorer([DOC_A, DOC_B], title="demo")
-    svg = vl_convert.vegalite_to_svg(chart.to_json())
-    assert svg.startswith("<svg") and "good" in svg and "plot" in svg and "doc A: positive" in svg
+    svg_text = svg(chart)
+    assert svg_text.startswith("<svg") and "good" in svg_text and "plot" in svg_text and "doc A: positive" in svg_text
     tooltips = str(chart.to_dict())
     assert "word weight" in tooltips and "sentence weight" in tooltips
 
