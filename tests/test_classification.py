@@ -2,7 +2,6 @@
 matters, overfitting one tiny batch, and the Jain & Wallace counterfactual weights."""
 
 import math
-from dataclasses import replace
 
 import pytest
 import torch

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from coursekit.viz.text import document_explorer
-from test_viz import dataset_with, datasets, svg  # the spec readers of the chapter 1-2 chart tests
+from test_viz import dataset_with, svg  # the spec readers of the chapter 1-2 chart tests
 
 DOC_A = {
     "sentences": [["the", "film", "was", "good"], ["a", "plot"]],
