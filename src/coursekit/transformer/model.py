@@ -71,6 +71,11 @@ class Embeddings(nn.Module):
         return self.dropout(self.positions(self.embed(ids) * self.scale))  # (B, T, D)
 
 
+def _final_norm(cfg: TransformerConfig) -> nn.Module:
+    """Pre-norm leaves the residual stream un-normalised: a stack ends with one more norm."""
+    return make_norm(cfg.norm, cfg.d_model, cfg.norm_eps, cfg.bias) if cfg.norm_first else nn.Identity()
+
+
 class Encoder(nn.Module):
     """Embeddings, L encoder layers, and a final norm when the blocks are pre-norm."""
 
@@ -78,8 +83,7 @@ class Encoder(nn.Module):
         super().__init__()
         self.embed = Embeddings(cfg, cfg.src_vocab_size, embed)
         self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.n_layers))
-        # Pre-norm leaves the residual stream un-normalised: normalise once at the end.
-        self.norm = make_norm(cfg.norm, cfg.d_model, cfg.norm_eps, cfg.bias) if cfg.norm_first else nn.Identity()
+        self.norm = _final_norm(cfg)
 
     def forward(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
         """src (B, S) long; src_mask (B, 1, S) bool -> memory (B, S, D)."""
@@ -96,7 +100,7 @@ class Decoder(nn.Module):
         super().__init__()
         self.embed = Embeddings(cfg, cfg.tgt_vocab_size, embed)
         self.layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.n_layers))
-        self.norm = make_norm(cfg.norm, cfg.d_model, cfg.norm_eps, cfg.bias) if cfg.norm_first else nn.Identity()
+        self.norm = _final_norm(cfg)
 
     def forward(
         self, tgt_in: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor, *, need_weights: bool = False
