@@ -1,8 +1,6 @@
 """Chapter 5 checkers: each accepts a learner-style solution, rejects the stub, and
 rejects each plausible mistake with that mistake's own hint."""
 
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F

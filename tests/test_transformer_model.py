@@ -2,7 +2,6 @@
 TransformerEncoderLayer / TransformerDecoderLayer in both norm placements, the causal
 mask hides the future, padding is ignored, and the encoder-decoder overfits one tiny batch."""
 
-from dataclasses import replace
 
 import pytest
 import torch

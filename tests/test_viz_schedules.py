@@ -4,7 +4,6 @@ parameters and the formula, render to SVG, and reject bad input with ValueError.
 from __future__ import annotations
 
 import math
-import re
 
 import pytest
 import torch
