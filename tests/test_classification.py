@@ -73,6 +73,20 @@ def test_mean_and_max_pooling_equal_hand_computations():
         assert torch.all(p == 0) and torch.all(w == 0)  # a padded sentence: zeros, not NaN or -inf
 
 
+@pytest.mark.parametrize("how", ["attention", "mean", "max"])
+def test_pooling_ignores_what_sits_at_padded_steps(how):
+    g = torch.Generator().manual_seed(0)
+    h, scores = torch.randn(3, 4, 5, generator=g), torch.randn(3, 4, generator=g)
+    mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]], dtype=torch.bool)
+    junk_h = torch.where(mask[..., None], h, 1e3 * torch.randn(3, 4, 5, generator=g))  # huge values at padding
+    junk_scores = torch.where(mask, scores, 1e3 * torch.ones(3, 4))
+    pooled, weights = pool(h, mask, how, scores)
+    pooled2, weights2 = pool(junk_h, mask, how, junk_scores)
+    torch.testing.assert_close(pooled2, pooled)
+    torch.testing.assert_close(weights2, weights)
+    assert torch.all(weights[~mask] == 0)
+
+
 def test_birnn_matches_packed_bidirectional_lstm():
     torch.manual_seed(0)
     rnn = BiRNN(3, 8, "lstm")
