@@ -80,6 +80,12 @@ def test_chapter_contract(path: Path):
     cells, code = nb.cells, [c for c in nb.cells if c.cell_type == "code"]
     md = "\n".join(c.source for c in cells if c.cell_type == "markdown")
 
+    # No control characters: a "\approx" typed into a non-raw Python string becomes
+    # BEL + "pprox", which MathJax then reports as an error in the built page.
+    for i, c in enumerate(cells):
+        bad = sorted({f"U+{ord(ch):04X}" for ch in c.source if ord(ch) < 32 and ch not in "\n\t"})
+        assert not bad, f"{path.name} cell {i}: control characters {bad} in the source"
+
     # 10. No stored outputs.
     stored = [i for i, c in enumerate(cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
     assert not stored, f"{path.name}: cells {stored} have stored outputs; clear them before committing"
