@@ -47,7 +47,7 @@ __all__ = [
 
 # Sizes fit a ~700 px book column: the plot itself, plus room for axis labels and a legend.
 MAX_PLOT_PX = 560
-CURVE_WIDTH, CURVE_HEIGHT = 520, 280
+CURVE_WIDTH, CURVE_HEIGHT = 440, 260  # 440 + axes + a legend fit the ~620 px output area at a 1200 px window
 WEIGHT_SCHEME = "blues"  # sequential and perceptually ordered: darker = more weight
 HIGHLIGHT = "#e4572e"  # the hovered decoder step; orange stands out against blues
 FADED = 0.15  # opacity of the series a legend click does not pick
