@@ -22,9 +22,9 @@ from .core import HIGHLIGHT, WEIGHT_SCHEME, _as_array, _as_tokens, _describe, _d
 
 __all__ = ["document_explorer"]
 
-WORD_PX = 58  # one word cell; 8 words + the bars fit a ~700 px column
+WORD_PX = 52  # one word cell; 9 words + the bars fit the ~620 px output area of a book page
 ROW_PX = 22
-BAR_PX = 110
+BAR_PX = 80
 KEY_COLOR, OTHER_COLOR = "#e4572e", "#4c78a8"
 
 
@@ -156,7 +156,7 @@ def document_explorer(documents: Sequence[Mapping[str, Any]], *, title: str | No
         strokeWidth=outline_width,
         tooltip=word_tips,
     ).add_params(sentence)
-    text = base.mark_text(fontSize=10, baseline="middle").encode(
+    text = base.mark_text(fontSize=9, baseline="middle", limit=WORD_PX - 4)  # long words end in "…".encode(
         x=x,
         y=y,
         text="word:N",
