@@ -156,7 +156,8 @@ def document_explorer(documents: Sequence[Mapping[str, Any]], *, title: str | No
         strokeWidth=outline_width,
         tooltip=word_tips,
     ).add_params(sentence)
-    text = base.mark_text(fontSize=9, baseline="middle", limit=WORD_PX - 4)  # long words end in "…".encode(
+    # limit: a word wider than its cell is cut with an ellipsis rather than overlapping the next one.
+    text = base.mark_text(fontSize=9, baseline="middle", limit=WORD_PX - 4).encode(
         x=x,
         y=y,
         text="word:N",
