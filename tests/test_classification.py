@@ -14,6 +14,7 @@ from coursekit.classification import (
     ClassifierOutput,
     DocumentClassifier,
     adversarial_weights,
+    bag_of_words_accuracy,
     classification_loss,
     evaluate_classifier,
     js_divergence,
@@ -169,6 +170,17 @@ def test_evaluate_classifier_reports_accuracy_and_attention_mass():
     assert r["key_mass"] == pytest.approx((1 / n).mean().item())  # mean pooling: uniform weights
     assert r["uniform_mass"] == pytest.approx(r["key_mass"])
     assert 0 <= r["acc"] <= 1 and r["loss"] > 0
+
+
+def test_bag_of_words_reads_a_single_word_but_not_misleading_documents():
+    # One sentiment word and no negation: its count decides the label, and a linear model on counts gets it.
+    easy = [sentiment_documents(n, key_words=(1,), negation=0.0, seed=s) for n, s in ((300, 0), (200, 1))]
+    first = bag_of_words_accuracy(*easy)
+    assert first == {"train": 1.0, "test": 1.0}
+    assert bag_of_words_accuracy(*easy) == first  # zero init and full-batch L-BFGS: no seed to vary
+    # Misleading distractors: the key sentence's words are outnumbered by sentiment about the popcorn.
+    hard = [sentiment_documents(n, distractors="misleading", seed=s) for n, s in ((300, 0), (300, 1))]
+    assert bag_of_words_accuracy(*hard)["test"] < 0.65
 
 
 # ----------------------------------------------------------------------------- distances and counterfactuals

@@ -9,6 +9,13 @@ polarity of the key sentence's (negated) sentiment words, so it is known where
 a classifier *should* look: each example records the key sentence's index and
 the positions of its key words (the sentiment words and their ``not``).
 
+With ``distractors="misleading"`` the distractors are no longer neutral: each
+talks about an irrelevant aspect of the evening ("the popcorn ... not good",
+"the seats ... awful") with sentiment words of its own, drawn with random
+polarity independent of the label, and the key sentence is the one that
+starts with ``overall``. Counting sentiment words over the whole document then
+says little about the label: a classifier has to *find* the key sentence.
+
 Everything is generated from a seed, offline; it lives beside
 :mod:`coursekit.data` (whose :class:`~coursekit.data.Vocab` and
 :class:`~coursekit.data.BatchSampler` it reuses) rather than in it, to keep
@@ -26,19 +33,23 @@ from typing import Iterator, Sequence
 import torch
 
 from .data import Vocab
-from .utils import check_positive
+from .utils import check_choice, check_positive
 
 __all__ = [
     "NEUTRAL_WORDS",
     "POSITIVE_WORDS",
     "NEGATIVE_WORDS",
     "NEGATOR",
+    "ASPECT_WORDS",
+    "KEY_MARKER",
+    "DISTRACTORS",
     "LABELS",
     "Document",
     "DocBatch",
     "DocumentData",
     "sentiment_documents",
     "label_of",
+    "vote_accuracy",
     "encode_documents",
 ]
 
@@ -51,6 +62,9 @@ NEUTRAL_WORDS = (
 POSITIVE_WORDS = ("good", "great", "superb", "moving", "brilliant", "charming")
 NEGATIVE_WORDS = ("bad", "awful", "dull", "boring", "clumsy", "tedious")
 NEGATOR = "not"
+ASPECT_WORDS = ("popcorn", "seats", "parking", "tickets", "queue", "snacks", "lobby", "usher")  # misleading distractors
+KEY_MARKER = "overall"  # the key sentence's first word, in misleading documents
+DISTRACTORS = ("neutral", "misleading")
 LABELS = ("negative", "positive")  # label id 0, 1
 
 
@@ -80,6 +94,18 @@ def label_of(words: Sequence[str]) -> int | None:
             polarity = -polarity
         votes += polarity
     return None if votes == 0 else int(votes > 0)
+
+
+def vote_accuracy(data: "DocumentData") -> float:
+    """The share of documents whose label is :func:`label_of` the whole document read as one
+    sentence (every sentiment word a vote, each flipped by its ``not``); a tie counts 1/2, a
+    coin flip. What counting sentiment, without finding the key sentence, achieves: 1.0 when
+    the distractors are neutral."""
+    hits = 0.0
+    for d in data.docs:
+        vote = label_of([w for s in d.sentences for w in s])
+        hits += 0.5 if vote is None else float(vote == d.label)
+    return hits / len(data)
 
 
 @dataclass(frozen=True)
@@ -124,13 +150,11 @@ def encode_documents(
         raise ValueError("every sentence must have at least one word (an empty sentence is padding)")
     N = max(len(d) for d in docs)
     L = max(len(s) for d in docs for s in d)
-    ids = torch.zeros(len(docs), N, L, dtype=torch.long)
-    lengths = torch.zeros(len(docs), N, dtype=torch.long)
-    for b, doc in enumerate(docs):
-        for n, sentence in enumerate(doc):
-            ids[b, n, : len(sentence)] = torch.tensor(vocab.encode(list(sentence)))
-            lengths[b, n] = len(sentence)
-    return ids, lengths
+    # Pad as Python lists and convert once: a tensor write per sentence would cost more than the model's step.
+    empty = [0] * L
+    ids = [[vocab.encode(list(s)) + [0] * (L - len(s)) for s in d] + [empty] * (N - len(d)) for d in docs]
+    lengths = [[len(s) for s in d] + [0] * (N - len(d)) for d in docs]
+    return torch.tensor(ids, dtype=torch.long), torch.tensor(lengths, dtype=torch.long)
 
 
 @dataclass(frozen=True)
@@ -156,14 +180,24 @@ class DocumentData:
             raise ValueError("cannot batch an empty selection of documents")
         ids, _ = encode_documents([d.sentences for d in docs], self.vocab)
         key_words = torch.zeros_like(ids, dtype=torch.bool)
-        for b, d in enumerate(docs):
-            key_words[b, d.key_sentence, list(d.key_positions)] = True
+        where = [(b, d.key_sentence, p) for b, d in enumerate(docs) for p in d.key_positions]
+        if where:  # one write for the whole batch
+            key_words[tuple(torch.tensor(where, dtype=torch.long).T)] = True
         return DocBatch(
             ids=ids,
             labels=torch.tensor([d.label for d in docs], dtype=torch.long),
             key_sentence=torch.tensor([d.key_sentence for d in docs], dtype=torch.long),
             key_words=key_words,
         )
+
+    def word_counts(self) -> torch.Tensor:
+        """(D, V) float: how often each vocabulary word occurs in each document. A bag of
+        words: word order and sentence boundaries are forgotten."""
+        counts = torch.zeros(len(self), len(self.vocab))
+        for b, d in enumerate(self.docs):
+            ids = torch.tensor([i for s in d.sentences for i in self.vocab.encode(list(s))])
+            counts[b].index_add_(0, ids, torch.ones(len(ids)))
+        return counts
 
     def batches(self, batch_size: int) -> Iterator[DocBatch]:
         """Consecutive batches in stored order (for evaluation)."""
@@ -212,6 +246,7 @@ def sentiment_documents(
     words: tuple[int, int] = (4, 8),
     key_words: Sequence[int] = (1, 3),
     negation: float = 0.3,
+    distractors: str = "neutral",
     seed: int = 0,
 ) -> DocumentData:
     """``n`` documents, balanced labels, deterministic in ``seed``.
@@ -224,6 +259,15 @@ def sentiment_documents(
     than ``words[1]`` by the ``not``s and sentiment words it holds. The label is
     :func:`label_of` the key sentence. Labels are balanced by redrawing the
     key sentence until its label is the one this document needs.
+
+    ``distractors="neutral"`` (the default): every other sentence is made of
+    :data:`NEUTRAL_WORDS` only. ``"misleading"``: every other sentence is
+    ``the <aspect>`` (an :data:`ASPECT_WORDS` word) followed by a sentence made
+    like a key sentence, with its own sentiment words (a count drawn from
+    ``key_words``, each polarity a fair coin, so its label is independent of
+    the document's), and the key sentence starts with :data:`KEY_MARKER`
+    (``key_positions`` skip the marker: they still point at the sentiment words
+    and their ``not``). The vocabulary then holds these extra words too.
     """
     check_positive("n", n)
     lo_n, hi_n = _range("sentences", sentences)
@@ -233,18 +277,30 @@ def sentiment_documents(
         raise ValueError(f"key_words must list odd positive ints (no ties), got {key_words!r}")
     if not (isinstance(negation, (int, float)) and 0.0 <= negation <= 1.0):
         raise ValueError(f"negation must be a probability in [0, 1], got {negation!r}")
+    check_choice("distractors", distractors, DISTRACTORS)
+    misleading = distractors == "misleading"
     rng = random.Random(seed)
     docs = []
     for i in range(n):
         want = i % 2  # balanced labels; the order is shuffled below
         N = rng.randint(lo_n, hi_n)
-        sents = [tuple(rng.choice(NEUTRAL_WORDS) for _ in range(rng.randint(lo_w, hi_w))) for _ in range(N)]
+        if misleading:  # "the popcorn ... not good": sentiment about something else, polarity a fair coin
+            sents = []
+            for _ in range(N):
+                aspect = rng.choice(ASPECT_WORDS)
+                body, _ = _key_sentence(rng, rng.randint(lo_w, hi_w), rng.choice(key_words), negation)
+                sents.append(("the", aspect, *body))
+        else:
+            sents = [tuple(rng.choice(NEUTRAL_WORDS) for _ in range(rng.randint(lo_w, hi_w))) for _ in range(N)]
         key = rng.randrange(N)
         while True:
             words_k, keys = _key_sentence(rng, rng.randint(lo_w, hi_w), rng.choice(key_words), negation)
             if label_of(words_k) == want:
                 break
+        if misleading:
+            words_k, keys = (KEY_MARKER, *words_k), tuple(k + 1 for k in keys)
         sents[key] = words_k
         docs.append(Document(tuple(sents), want, key, keys))
     rng.shuffle(docs)
-    return DocumentData(tuple(docs), Vocab([*NEUTRAL_WORDS, *POSITIVE_WORDS, *NEGATIVE_WORDS, NEGATOR]))
+    extra = [*ASPECT_WORDS, KEY_MARKER] if misleading else []  # the default vocabulary stays as it was
+    return DocumentData(tuple(docs), Vocab([*NEUTRAL_WORDS, *POSITIVE_WORDS, *NEGATIVE_WORDS, NEGATOR, *extra]))
