@@ -22,7 +22,7 @@ from .core import HIGHLIGHT, WEIGHT_SCHEME, _as_array, _as_tokens, _describe, _d
 
 __all__ = ["document_explorer"]
 
-WORD_PX = 52  # one word cell; 9 words + the bars fit the ~620 px output area of a book page
+WORD_PX = 50  # one word cell; 9 words + the bars fit the ~620 px output area of a book page
 ROW_PX = 22
 BAR_PX = 80
 KEY_COLOR, OTHER_COLOR = "#e4572e", "#4c78a8"
@@ -112,6 +112,7 @@ def document_explorer(documents: Sequence[Mapping[str, Any]], *, title: str | No
     )
     sentence = alt.selection_point(name="sentence", fields=["sent"], on="pointerover", clear="pointerout", empty=False)
     y = alt.Y("sent:O", title="sentence", axis=alt.Axis(ticks=False, domain=False, labelPadding=4))
+    y_words = alt.Y("sent:O", axis=None)  # the rows line up with the bars, which carry the sentence axis
     outline = alt.when(sentence).then(alt.value(HIGHLIGHT)).otherwise(alt.value("white"))
     outline_width = alt.when(sentence).then(alt.value(2.0)).otherwise(alt.value(0.5))
     word_tips = [
@@ -130,7 +131,7 @@ def document_explorer(documents: Sequence[Mapping[str, Any]], *, title: str | No
         .encode(
             y=y,
             x=alt.X("sent_weight:Q", title="sentence weight", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(tickCount=2, format=".1f")),
-            color=alt.Color("role:N", scale=alt.Scale(domain=roles, range=[KEY_COLOR, OTHER_COLOR]), legend=alt.Legend(title=None, orient="bottom")),
+            color=alt.Color("role:N", scale=alt.Scale(domain=roles, range=[KEY_COLOR, OTHER_COLOR]), legend=alt.Legend(title=None, orient="bottom", direction="vertical")),
             stroke=outline,
             strokeWidth=outline_width,
             tooltip=[
@@ -146,7 +147,7 @@ def document_explorer(documents: Sequence[Mapping[str, Any]], *, title: str | No
     x = alt.X("pos:O", title="word position", axis=alt.Axis(orient="top", ticks=False, domain=False, labelAngle=0))
     cells = base.mark_rect().encode(
         x=x,
-        y=y,
+        y=y_words,
         color=alt.Color(
             "weight:Q",
             scale=alt.Scale(scheme=WEIGHT_SCHEME, domain=[0, 1]),
@@ -159,7 +160,7 @@ def document_explorer(documents: Sequence[Mapping[str, Any]], *, title: str | No
     # limit: a word wider than its cell is cut with an ellipsis rather than overlapping the next one.
     text = base.mark_text(fontSize=9, baseline="middle", limit=WORD_PX - 4).encode(
         x=x,
-        y=y,
+        y=y_words,
         text="word:N",
         color=alt.when(alt.datum.dark).then(alt.value("white")).otherwise(alt.value("#1b1b1b")),
         tooltip=word_tips,
