@@ -305,7 +305,7 @@ def test_batch_sampler_covers_everything_when_the_batch_size_divides_the_data():
 
 def test_batch_sampler_rejects_a_batch_larger_than_the_data():
     data = copy_task(3)
-    with pytest.raises(ValueError, match=r"batch_size=5 is larger than the dataset \(3 pairs\)"):
+    with pytest.raises(ValueError, match=r"batch_size=5 is larger than the dataset \(3 examples\)"):
         BatchSampler(data, 5)
     with pytest.raises(ValueError, match=r"batch_size must be a positive int, got 0"):
         BatchSampler(data, 0)

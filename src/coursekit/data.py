@@ -20,7 +20,7 @@ import calendar
 import datetime as _dt
 import random
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import torch
 
@@ -185,6 +185,15 @@ class Seq2SeqData:
             yield self.batch(range(start, min(start + batch_size, len(self))))
 
 
+class Batchable(Protocol):
+    """What :class:`BatchSampler` needs of a dataset: a length, and a batch of chosen indices
+    (:class:`Seq2SeqData` here, :class:`coursekit.documents.DocumentData` in Chapter 3)."""
+
+    def __len__(self) -> int: ...
+
+    def batch(self, indices: Sequence[int]) -> Any: ...
+
+
 class BatchSampler:
     """Shuffled training batches as a pure function of the step number.
 
@@ -194,15 +203,15 @@ class BatchSampler:
     from ``(seed, epoch)``; the last partial batch of an epoch is dropped.
     """
 
-    def __init__(self, data: Seq2SeqData, batch_size: int, seed: int = 0):
+    def __init__(self, data: Batchable, batch_size: int, seed: int = 0):
         check_positive("batch_size", batch_size)
         if len(data) < batch_size:
-            raise ValueError(f"batch_size={batch_size} is larger than the dataset ({len(data)} pairs)")
+            raise ValueError(f"batch_size={batch_size} is larger than the dataset ({len(data)} examples)")
         self.data, self.batch_size, self.seed = data, batch_size, seed
         self.batches_per_epoch = len(data) // batch_size
         self._epoch, self._perm = -1, None
 
-    def __call__(self, step: int) -> Batch:
+    def __call__(self, step: int) -> Any:
         epoch, k = divmod(step, self.batches_per_epoch)
         if epoch != self._epoch:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)

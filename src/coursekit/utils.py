@@ -102,8 +102,8 @@ def check_choice(name: str, value: object, choices: Iterable[object]) -> None:
 
 
 def check_positive(name: str, value: object, *, allow_zero: bool = False) -> None:
-    """Raise ValueError unless ``value`` is a positive int (or zero when allowed)."""
-    ok = isinstance(value, int) and not isinstance(value, bool) and (value > 0 or (allow_zero and value == 0))
+    """Raise ValueError unless ``value`` is a positive int (or zero when allowed); NumPy ints count."""
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and (value > 0 or (allow_zero and value == 0))
     if not ok:
         kind = "a non-negative" if allow_zero else "a positive"
         raise ValueError(f"{name} must be {kind} int, got {value!r}")

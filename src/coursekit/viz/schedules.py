@@ -20,14 +20,14 @@ from typing import Any, Mapping, Sequence
 import altair as alt
 import numpy as np
 
+from ..utils import check_positive
 from .core import CURVE_WIDTH, HIGHLIGHT, _as_array, _check_rows, _describe, _fresh, _number
 
 __all__ = ["positional_encoding_explorer", "warmup_explorer"]
 
 
 def _positive_int(value: object, name: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    check_positive(name, value)
     return int(value)
 
 
