@@ -124,6 +124,15 @@ def _check_rows(rows: object, name: str) -> list[Mapping[str, Any]]:
     return list(rows)
 
 
+def _require_keys(record: Mapping[str, Any], where: str, required: Sequence[str], optional: Sequence[str] = ()) -> None:
+    """Raise ValueError naming the keys ``record`` lacks, the keys it should have, and those it has."""
+    missing = [key for key in required if key not in record]
+    if missing:
+        want = ", ".join(f"'{key}'" for key in required)
+        extra = f" (and optionally {', '.join(repr(key) for key in optional)})" if optional else ""
+        raise ValueError(f"{where} must have keys {want}{extra}; missing {missing}, got keys {sorted(record)}")
+
+
 def _number(value: object, what: str) -> float | int:
     """A plain, finite Python number (ints stay ints) from a number, 0-d tensor or NumPy scalar."""
     if isinstance(value, torch.Tensor) and value.numel() == 1:
@@ -296,19 +305,11 @@ def attention_explorer(
       rows: the hovered output step is outlined, and the bar chart below shows
       that step's weights over the source tokens (step 0 at first).
     """
-    if not isinstance(examples, Sequence) or isinstance(examples, (str, bytes)) or not examples:
-        raise ValueError(f"examples must be a non-empty list of dicts, got {_describe(examples)}")
+    examples = _check_rows(examples, "examples")
     rows: list[dict[str, Any]] = []
     src_lists, tgt_lists, labels, all_w = [], [], [], []
     for k, ex in enumerate(examples):
-        if not isinstance(ex, Mapping):
-            raise ValueError(f"examples[{k}] must be a dict, got {type(ex).__name__}")
-        missing = [key for key in ("weights", "src_tokens", "tgt_tokens") if key not in ex]
-        if missing:
-            raise ValueError(
-                f"examples[{k}] must have keys 'weights', 'src_tokens', 'tgt_tokens' (and optionally "
-                f"'label'); missing {missing}, got keys {sorted(ex)}"
-            )
+        _require_keys(ex, f"examples[{k}]", ("weights", "src_tokens", "tgt_tokens"), ("label",))
         w, src, tgt = _weights_2d(
             ex["weights"], ex["src_tokens"], ex["tgt_tokens"], name=f"examples[{k}]['weights']"
         )

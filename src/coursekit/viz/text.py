@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 import altair as alt
 import numpy as np
 
-from .core import HIGHLIGHT, WEIGHT_SCHEME, _as_array, _as_tokens, _describe, _display
+from .core import HIGHLIGHT, WEIGHT_SCHEME, _as_array, _as_tokens, _check_rows, _describe, _display, _require_keys
 
 __all__ = ["document_explorer"]
 
@@ -28,17 +28,10 @@ BAR_PX = 80
 KEY_COLOR, OTHER_COLOR = "#e4572e", "#4c78a8"
 
 
-def _one_document(doc: object, k: int) -> tuple[list[list[str]], np.ndarray, np.ndarray, int | None, str]:
+def _one_document(doc: Mapping[str, Any], k: int) -> tuple[list[list[str]], np.ndarray, np.ndarray, int | None, str]:
     """Validate ``documents[k]``; return sentences, word weights (N, L), sentence weights (N,), key, label."""
     where = f"documents[{k}]"
-    if not isinstance(doc, Mapping):
-        raise ValueError(f"{where} must be a dict, got {type(doc).__name__}")
-    missing = [key for key in ("sentences", "word_weights", "sentence_weights") if key not in doc]
-    if missing:
-        raise ValueError(
-            f"{where} must have keys 'sentences', 'word_weights', 'sentence_weights' (and optionally 'label', "
-            f"'key_sentence'); missing {missing}, got keys {sorted(doc)}"
-        )
+    _require_keys(doc, where, ("sentences", "word_weights", "sentence_weights"), ("label", "key_sentence"))
     raw = doc["sentences"]
     if isinstance(raw, str) or not isinstance(raw, Sequence) or not raw:
         raise ValueError(f"{where}['sentences'] must be a non-empty list of sentences (lists of words), got {_describe(raw)}")
@@ -82,8 +75,7 @@ def document_explorer(documents: Sequence[Mapping[str, Any]], *, title: str | No
     the sentence under it in both panels. Tooltips give each word's weight and
     its sentence's weight.
     """
-    if not isinstance(documents, Sequence) or isinstance(documents, (str, bytes)) or not documents:
-        raise ValueError(f"documents must be a non-empty list of dicts, got {_describe(documents)}")
+    documents = _check_rows(documents, "documents")
     words: list[dict[str, Any]] = []
     bars: list[dict[str, Any]] = []
     labels = []
