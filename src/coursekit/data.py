@@ -19,8 +19,8 @@ from __future__ import annotations
 import calendar
 import datetime as _dt
 import random
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
 
 import torch
 
@@ -33,6 +33,7 @@ __all__ = [
     "UNK",
     "Vocab",
     "Seq2SeqData",
+    "TensorBatch",
     "Batch",
     "BatchSampler",
     "copy_task",
@@ -115,8 +116,23 @@ def decoder_io(targets: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Te
     return tgt_in, tgt_out
 
 
+_TB = TypeVar("_TB", bound="TensorBatch")
+
+
+class TensorBatch:
+    """Shared by the frozen dataclasses of batch tensors (:class:`Batch`, and
+    :class:`coursekit.documents.DocBatch`): ``.to(device)`` moves every field, and
+    ``len()`` is the batch size, the first dimension of the first field."""
+
+    def to(self: _TB, device: torch.device | str) -> _TB:
+        return type(self)(*(getattr(self, f.name).to(device) for f in fields(self)))
+
+    def __len__(self) -> int:
+        return getattr(self, fields(self)[0].name).shape[0]
+
+
 @dataclass(frozen=True)
-class Batch:
+class Batch(TensorBatch):
     """One padded batch. ``src`` (B, S), ``tgt_in`` = bos + target, ``tgt_out`` = target + eos,
     both (B, T); all long, padded with 0. ``src_lengths`` (B,) counts real source tokens."""
 
@@ -135,11 +151,6 @@ class Batch:
         """(B, T) bool, True where ``tgt_out`` holds a real token (counts in the loss)."""
         return self.tgt_out != Vocab.pad_id
 
-    def to(self, device: torch.device | str) -> "Batch":
-        return Batch(*(t.to(device) for t in (self.src, self.src_lengths, self.tgt_in, self.tgt_out)))
-
-    def __len__(self) -> int:
-        return self.src.shape[0]
 
 
 @dataclass(frozen=True)

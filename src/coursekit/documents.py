@@ -32,7 +32,7 @@ from typing import Iterator, Sequence
 
 import torch
 
-from .data import Vocab
+from .data import TensorBatch, Vocab
 from .utils import check_choice, check_positive
 
 __all__ = [
@@ -109,7 +109,7 @@ def vote_accuracy(data: "DocumentData") -> float:
 
 
 @dataclass(frozen=True)
-class DocBatch:
+class DocBatch(TensorBatch):
     """A padded batch of documents.
 
     ``ids`` (B, N, L) long, 0 = padding (padded words and whole padded
@@ -132,11 +132,6 @@ class DocBatch:
         """(B, N) bool, True at real (non-empty) sentences."""
         return self.word_mask.any(-1)
 
-    def to(self, device: torch.device | str) -> "DocBatch":
-        return DocBatch(*(t.to(device) for t in (self.ids, self.labels, self.key_sentence, self.key_words)))
-
-    def __len__(self) -> int:
-        return self.ids.shape[0]
 
 
 def encode_documents(
