@@ -21,7 +21,8 @@ import altair as alt
 import numpy as np
 
 from ..utils import check_positive
-from .core import CURVE_WIDTH, HIGHLIGHT, _as_array, _check_rows, _describe, _fresh, _number
+from ._inputs import _as_array, _check_rows, _describe, _number
+from ._style import CURVE_WIDTH, HIGHLIGHT, _fresh
 
 __all__ = ["positional_encoding_explorer", "warmup_explorer"]
 

@@ -20,7 +20,9 @@ from typing import Any, Sequence
 import altair as alt
 import torch
 
-from .core import _as_array, _as_tokens, _describe, _display, _fresh, _number, _token_axis, to_bertviz_cross_attention
+from ._inputs import _as_array, _as_tokens, _describe, _number
+from ._style import _display, _fresh, _token_axis
+from .headview import to_bertviz_cross_attention
 
 __all__ = ["temperature_explorer", "show_self_attention"]
 

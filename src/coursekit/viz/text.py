@@ -18,7 +18,8 @@ from typing import Any, Mapping, Sequence
 import altair as alt
 import numpy as np
 
-from .core import HIGHLIGHT, WEIGHT_SCHEME, _as_array, _as_tokens, _check_rows, _describe, _display, _require_keys
+from ._inputs import _as_array, _as_tokens, _check_rows, _describe, _require_keys
+from ._style import HIGHLIGHT, WEIGHT_SCHEME, _display
 
 __all__ = ["document_explorer"]
 
