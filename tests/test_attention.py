@@ -310,7 +310,7 @@ def test_rotary_hook_is_applied_to_q_and_k_in_both_paths():
     x = torch.randn(2, 4, 8)
     seen = []
 
-    def flip(t):  # any (B, H, T, Dh) -> same-shape map
+    def flip(t, offset):  # any (B, H, T, Dh) -> same-shape map, called with the position offset
         seen.append(tuple(t.shape))
         return t.flip(-1) * 2.0
 

@@ -253,7 +253,7 @@ def test_bad_inputs_raise_value_error():
         model(torch.ones(2, 3, dtype=torch.long))
     with pytest.raises(ValueError, match="ids must have dtype torch.int64"):
         model(ids_example().float())
-    with pytest.raises(ValueError, match=r"ids must lie in 0..19"):
+    with pytest.raises(ValueError, match=r"ids must be in \[0, 20\)"):
         model(ids_example() + 30)
     with pytest.raises(ValueError, match="all padding"):
         model(torch.zeros(1, 2, 3, dtype=torch.long))

@@ -108,8 +108,8 @@ def test_encoder_equals_packed_bidirectional_rnn(cell):
     ref = (nn.GRU if cell == "gru" else nn.LSTM)(cfg.emb_dim, cfg.hidden_size // 2, batch_first=True, bidirectional=True)
     with torch.no_grad():
         for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
-            getattr(ref, name).copy_(getattr(enc.fwd, name))
-            getattr(ref, name + "_reverse").copy_(getattr(enc.bwd, name))
+            getattr(ref, name).copy_(getattr(enc.rnn.fwd, name))
+            getattr(ref, name + "_reverse").copy_(getattr(enc.rnn.bwd, name))
     src, lengths, _ = make_batch(lengths=(3, 6, 1, 4), S=7)  # unsorted, with an all-padding column
     memory, summary = enc(src, lengths)
     packed = pack_padded_sequence(enc.embed(src), lengths, batch_first=True, enforce_sorted=False)

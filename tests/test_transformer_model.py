@@ -9,16 +9,17 @@ from torch import nn
 
 from coursekit.attention import causal_mask, padding_mask
 from coursekit.data import Vocab, copy_task
-from coursekit.seq2seq import Decoded, evaluate, teacher_forced_accuracy
+from coursekit.decoding import Decoded, teacher_forced_loss
+from coursekit.seq2seq import evaluate, teacher_forced_accuracy
 from coursekit.train import fit
 from coursekit.transformer import (
-    DecoderLayer,
-    EncoderLayer,
+    Block,
+    CrossAttentionBlock,
+    RotaryEmbedding,
     Transformer,
     TransformerConfig,
     llama_style,
     residual,
-    transformer_loss,
     warmup_scheduler,
 )
 from coursekit.utils import seed_everything
@@ -30,6 +31,14 @@ D, H, F_ = 16, 4, 32
 
 def layer_cfg(**kw) -> TransformerConfig:
     return TransformerConfig(**{**dict(src_vocab_size=9, tgt_vocab_size=9, d_model=D, n_heads=H, d_ff=F_), **kw})
+
+
+def block(**kw) -> Block:
+    return Block(layer_cfg(**kw).block)
+
+
+def cross_block(**kw) -> CrossAttentionBlock:
+    return CrossAttentionBlock(layer_cfg(**kw).block)
 
 
 def randomise(module: nn.Module) -> None:
@@ -49,13 +58,13 @@ def test_encoder_layer_matches_torch_with_copied_weights(norm_first, activation)
     torch.manual_seed(0)
     theirs = nn.TransformerEncoderLayer(D, H, F_, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first)
     randomise(theirs)
-    ours = EncoderLayer(layer_cfg(norm_first=norm_first, ffn=activation)).load_torch_weights(theirs)
+    ours = block(norm_first=norm_first, ffn=activation).load_torch_weights(theirs)
     theirs.eval(), ours.eval()
     x = torch.randn(3, 6, D)
     mask = padding_mask(LENGTHS, 6)  # (B, 1, S), True = real token
     with torch.no_grad():
         want = theirs(x, src_key_padding_mask=~mask[:, 0])  # torch: True = ignore
-        got, _ = ours(x, mask)
+        got, _ = ours(x, key_padding_mask=mask[:, 0])
     real = mask[:, 0, :, None]  # torch's fast path may zero padded rows: compare real positions
     torch.testing.assert_close(got * real, want * real, atol=1e-5, rtol=1e-5)
 
@@ -65,13 +74,13 @@ def test_decoder_layer_matches_torch_with_copied_weights(norm_first):
     torch.manual_seed(1)
     theirs = nn.TransformerDecoderLayer(D, H, F_, dropout=0.0, batch_first=True, norm_first=norm_first)
     randomise(theirs)
-    ours = DecoderLayer(layer_cfg(norm_first=norm_first)).load_torch_weights(theirs)
+    ours = cross_block(norm_first=norm_first).load_torch_weights(theirs)
     theirs.eval(), ours.eval()
     x, memory = torch.randn(3, 5, D), torch.randn(3, 6, D)
     future, src = causal_mask(5), padding_mask(LENGTHS, 6)
     with torch.no_grad():
         want = theirs(x, memory, tgt_mask=~future, memory_key_padding_mask=~src[:, 0])
-        got, weights = ours(x, memory, future, src, need_weights=True)
+        got, (_, weights) = ours(x, memory, mask=future, is_causal=False, memory_padding_mask=src[:, 0], need_weights=True)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
     assert weights.shape == (3, H, 5, 6)
     torch.testing.assert_close(weights.sum(-1), torch.ones(3, H, 5))
@@ -80,10 +89,10 @@ def test_decoder_layer_matches_torch_with_copied_weights(norm_first):
 
 def test_fast_and_from_scratch_attention_paths_agree_inside_a_layer():
     torch.manual_seed(0)
-    layer = EncoderLayer(layer_cfg(positions="rotary", norm="rmsnorm", ffn="swiglu", bias=False)).eval()
-    x, mask = torch.randn(3, 6, D), padding_mask(LENGTHS, 6)
-    fast, none = layer(x, mask)
-    slow, weights = layer(x, mask, need_weights=True)
+    layer = block(positions="rotary", norm="rmsnorm", ffn="swiglu", bias=False).eval()
+    x, mask, rotary = torch.randn(3, 6, D), padding_mask(LENGTHS, 6)[:, 0], RotaryEmbedding(D // H)
+    fast, none = layer(x, key_padding_mask=mask, rotary=rotary)
+    slow, weights = layer(x, key_padding_mask=mask, rotary=rotary, need_weights=True)
     assert none is None and weights.shape == (3, H, 6, 6)
     torch.testing.assert_close(fast, slow, atol=1e-5, rtol=1e-5)
 
@@ -98,11 +107,11 @@ def test_residual_pre_and_post_norm_by_hand():
 def test_load_torch_weights_refuses_a_mismatched_layer():
     theirs = nn.TransformerEncoderLayer(D, H, F_, batch_first=True, norm_first=True)
     with pytest.raises(ValueError, match="norm_first differs"):
-        EncoderLayer(layer_cfg(norm_first=False)).load_torch_weights(theirs)
+        block(norm_first=False).load_torch_weights(theirs)
     with pytest.raises(ValueError, match="norm='rmsnorm'"):
-        EncoderLayer(layer_cfg(norm="rmsnorm", norm_first=True)).load_torch_weights(theirs)
+        block(norm="rmsnorm", norm_first=True).load_torch_weights(theirs)
     with pytest.raises(ValueError, match="TransformerDecoderLayer"):
-        DecoderLayer(layer_cfg()).load_torch_weights(theirs)
+        cross_block().load_torch_weights(theirs)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -183,7 +192,7 @@ def test_encoder_decoder_overfits_one_tiny_batch(norm_first):
     opt = torch.optim.Adam(model.parameters(), betas=(0.9, 0.98))
     sched = warmup_scheduler(opt, d_model=32, warmup_steps=10, scale=0.2)
     batch = data.batch()
-    history = fit(model, opt, lambda step: batch, transformer_loss, steps=150, scheduler=sched, progress=False, log_every=20)
+    history = fit(model, opt, lambda step: batch, teacher_forced_loss, steps=150, scheduler=sched, progress=False, log_every=20)
     assert history.last("loss", "train") < 0.05
     assert evaluate(model, data)["seq_acc"] == 1.0  # free-running greedy decoding copies every string
     assert teacher_forced_accuracy(model, data)["tok_acc"] == 1.0

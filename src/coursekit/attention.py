@@ -185,16 +185,37 @@ class MultiHeadAttention(nn.Module):
             return F.linear(query, weight, bias).chunk(3, dim=-1)
         return tuple(p(x) for p, x in zip(projs, (query, key, value)))
 
-    def _mask4d(self, mask: torch.Tensor | None, B: int, T: int, S: int) -> torch.Tensor | None:
-        """Validate a (T, S), (B, T, S) or (B, H, T, S) mask (broadcasting allowed); return it 4-d or 2-d."""
-        if mask is None:
-            return None
-        if not isinstance(mask, torch.Tensor) or mask.dim() not in (2, 3, 4):
-            got = f"a {mask.dim()}-d tensor of shape {tuple(mask.shape)}" if isinstance(mask, torch.Tensor) else type(mask).__name__
-            raise ValueError(f"mask must have shape (T, S), (B, T, S) or (B, H, T, S), got {got}")
-        m = mask.unsqueeze(1) if mask.dim() == 3 else mask  # (B, T, S) -> (B, 1, T, S)
-        _check_mask(m, (B, self.n_heads, T, S), target="attention scores (B, H, T, S)")
-        return m
+    def _attn_mask(
+        self, mask: torch.Tensor | None, key_padding_mask: torch.Tensor | None, is_causal: bool, B: int, T: int, S: int,
+        device: torch.device,
+    ) -> tuple[torch.Tensor | None, bool]:
+        """Combine the three ways of masking into one bool mask broadcastable to (B, H, T, S),
+        or None; the second value says whether ``is_causal`` can go to the fused kernel as it is."""
+        m = None
+        if mask is not None:
+            if not isinstance(mask, torch.Tensor) or mask.dim() not in (2, 3, 4):
+                got = f"a {mask.dim()}-d tensor of shape {tuple(mask.shape)}" if isinstance(mask, torch.Tensor) else type(mask).__name__
+                raise ValueError(f"mask must have shape (T, S), (B, T, S) or (B, H, T, S), got {got}")
+            if mask.dim() == 2 and tuple(mask.shape) != (T, S):  # 2-d always means (T, S), never (B, S)
+                raise ValueError(
+                    f"mask of shape {tuple(mask.shape)} does not broadcast to attention scores (B, H, T, S) of shape "
+                    f"{(B, self.n_heads, T, S)}: a 2-d mask means (T, S) = ({T}, {S}); for a (B, S) key-padding "
+                    "mask pass key_padding_mask= instead"
+                )
+            m = mask.unsqueeze(1) if mask.dim() == 3 else mask  # (B, T, S) -> (B, 1, T, S)
+            _check_mask(m, (B, self.n_heads, T, S), target="attention scores (B, H, T, S)")
+        if key_padding_mask is not None:
+            check_tensor("key_padding_mask", key_padding_mask, shape=(B, S), dtype=torch.bool)
+            kp = key_padding_mask[:, None, None, :]  # (B, 1, 1, S)
+            m = kp if m is None else m & kp
+        if not isinstance(is_causal, bool):
+            raise ValueError(f"is_causal must be True or False, got {is_causal!r}")
+        if is_causal:
+            if m is None and T == S:
+                return None, True  # the fused kernels skip the masked half
+            c = causal_mask(T, S, device=device)  # (T, S), queries are the last T of S positions
+            m = c if m is None else m & c
+        return m, False
 
     def forward(
         self,
@@ -203,14 +224,25 @@ class MultiHeadAttention(nn.Module):
         value: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
         *,
+        key_padding_mask: torch.Tensor | None = None,
+        is_causal: bool = False,
         need_weights: bool = False,
-        rotary: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        rotary: Callable[..., torch.Tensor] | None = None,
+        position_offset: int = 0,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """query (B, T, D) float; key, value (B, S, D); key defaults to query (self-attention), value to key.
+        """query (B, T, D) float; key, value (B, S, D) of the same dtype; key defaults to query
+        (self-attention), value to key.
 
-        mask: bool, True = may attend, shape (T, S), (B, T, S) or (B, H, T, S), broadcasting
-        allowed (so :func:`padding_mask`'s (B, 1, S) works). rotary: optional callable applied
-        to q and k after the head split, (B, H, T, Dh) -> same shape.
+        Three masks, all bool with True = may attend, combined with "and":
+        - ``mask``: (T, S) for every row of the batch, (B, T, S) or (B, H, T, S); broadcasting
+          allowed in the 3-d and 4-d forms (so :func:`padding_mask`'s (B, 1, S) works). A 2-d
+          mask is always (T, S): a (B, S) key-padding mask goes in ``key_padding_mask``.
+        - ``key_padding_mask``: (B, S), False at padded keys. (``nn.MultiheadAttention``'s
+          ``key_padding_mask`` is the opposite: True = ignore.)
+        - ``is_causal``: query i sees keys j <= i + (S - T) (:func:`causal_mask`). Alone and with
+          T == S it goes to ``F.scaled_dot_product_attention(is_causal=True)`` on the fast path.
+        rotary: optional callable ``rotary(x, offset)`` applied to q and k after the head split,
+        (B, H, T, Dh) -> same shape, at positions ``position_offset`` .. (self-attention only).
         need_weights=True: the from-scratch path, returns (out (B, T, D), weights (B, H, T, S)),
         per head. need_weights=False: the fast path through ``F.scaled_dot_product_attention``,
         returns (out, None).
@@ -220,24 +252,32 @@ class MultiHeadAttention(nn.Module):
         dims = check_tensor("query", query, shape=("B", "T", self.d_model), dtype="float")
         dims = check_tensor("key", key, shape=("B", "S", self.d_model), dtype="float", dims=dims)
         dims = check_tensor("value", value, shape=("B", "S", self.d_model), dtype="float", dims=dims)
+        if not query.dtype == key.dtype == value.dtype:
+            raise ValueError(
+                f"query, key and value must have one dtype, got {query.dtype}, {key.dtype} and {value.dtype}"
+            )
         B, T, S = dims["B"], dims["T"], dims["S"]
-        mask = self._mask4d(mask, B, T, S)
+        mask, causal_kernel = self._attn_mask(mask, key_padding_mask, is_causal, B, T, S, query.device)
 
         q, k, v = self._project(query, key, value)  # each (B, T or S, D)
         q = split_heads(q, self.n_heads)  # (B, H, T, Dh)
         k = split_heads(k, self.n_heads)  # (B, H, S, Dh)
         v = split_heads(v, self.n_heads)  # (B, H, S, Dh)
         if rotary is not None:
-            q, k = rotary(q), rotary(k)
+            if T != S:
+                raise ValueError(f"rotary positions need self-attention (T == S), got T={T}, S={S}")
+            q, k = rotary(q, position_offset), rotary(k, position_offset)
         p = self.dropout if self.training else 0.0
         if need_weights:
+            if causal_kernel:
+                mask = causal_mask(T, S, device=query.device)
             out, weights = scaled_dot_product_attention(q, k, v, mask)  # (B, H, T, Dh), (B, H, T, S)
             if p > 0:  # dropout on the weights, as in torch's module; the returned weights are the dropped ones
                 weights = F.dropout(weights, p)
                 out = weights @ v
         else:
             weights = None
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (B, H, T, Dh)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal_kernel)
             if mask is not None:  # a fully masked row: zeros, as in the from-scratch path, on every backend
                 out = out.masked_fill(~mask.any(-1, keepdim=True), 0.0)
         return self.out_proj(merge_heads(out)), weights  # (B, H, T, Dh) -> (B, T, D) -> (B, T, D)

@@ -39,15 +39,14 @@ from torch import nn
 
 from .attention import masked_softmax
 from .documents import DocBatch, DocumentData
-from .seq2seq import reverse_within_length
-from .utils import check_choice, check_positive, check_tensor
+from .rnn import CELLS, BiRNN
+from .utils import check_choice, check_ids, check_positive, check_tensor, eval_mode
 
 __all__ = [
     "POOLINGS",
     "ClassifierConfig",
     "ClassifierOutput",
     "Encoded",
-    "BiRNN",
     "AttentionPooling",
     "pool",
     "DocumentClassifier",
@@ -59,6 +58,7 @@ __all__ = [
     "permute_weights",
     "move_mass_off",
     "adversarial_weights",
+    "BiRNN",  # defined in coursekit.rnn, shared with the seq2seq encoder
 ]
 
 POOLINGS = ("attention", "mean", "max")
@@ -84,7 +84,7 @@ class ClassifierConfig:
             raise ValueError(f"n_classes must be at least 2, got {self.n_classes}")
         if self.hidden_size % 2:
             raise ValueError(f"hidden_size must be even (hidden_size/2 per direction), got {self.hidden_size}")
-        check_choice("cell", self.cell, ("lstm", "gru"))
+        check_choice("cell", self.cell, CELLS)
         check_choice("pooling", self.pooling, POOLINGS)
 
     @classmethod
@@ -112,30 +112,6 @@ class Encoded:
     states: torch.Tensor
     mask: torch.Tensor
     word_weights: torch.Tensor
-
-
-class BiRNN(nn.Module):
-    """A bidirectional LSTM/GRU over padded sequences: x (B, S, D), lengths (B,) -> (B, S, H).
-
-    The output at position s is the forward and backward states concatenated,
-    zero at padding. As in :class:`coursekit.seq2seq.Encoder`, the backward
-    RNN reads each sequence reversed within its length, so padding never
-    reaches a real position.
-    """
-
-    def __init__(self, input_dim: int, hidden_size: int, cell: str = "lstm"):
-        super().__init__()
-        check_choice("cell", cell, ("lstm", "gru"))
-        rnn = nn.LSTM if cell == "lstm" else nn.GRU
-        self.fwd = rnn(input_dim, hidden_size // 2, batch_first=True)
-        self.bwd = rnn(input_dim, hidden_size // 2, batch_first=True)
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        S = x.shape[1]
-        out_f, _ = self.fwd(x)  # (B, S, H/2)
-        out_b = reverse_within_length(self.bwd(reverse_within_length(x, lengths))[0], lengths)
-        real = torch.arange(S, device=x.device)[None, :] < lengths[:, None]  # (B, S)
-        return torch.cat([out_f, out_b], dim=-1) * real[..., None]  # (B, S, H)
 
 
 class AttentionPooling(nn.Module):
@@ -224,10 +200,7 @@ class DocumentClassifier(nn.Module):
     def encode(self, ids: torch.Tensor) -> Encoded:
         """Everything below the sentence-level pooling: ids (B, N, L) -> :class:`Encoded`."""
         check_tensor("ids", ids, shape=("B", "N", "L"), dtype=torch.long)
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.cfg.vocab_size):
-            raise ValueError(
-                f"ids must lie in 0..{self.cfg.vocab_size - 1} (the vocabulary), got {int(ids.min())}..{int(ids.max())}"
-            )
+        check_ids("ids", ids, self.cfg.vocab_size)
         B, N, L = ids.shape
         H = self.cfg.hidden_size
         word_mask = ids != 0  # (B, N, L)
@@ -277,20 +250,18 @@ def evaluate_classifier(model: DocumentClassifier, data: DocumentData, batch_siz
     weight, inside the key sentence, on its key words.
     """
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     totals = dict(loss=0.0, acc=0.0, key_mass=0.0, uniform_mass=0.0, key_word_mass=0.0)
-    for batch in data.batches(batch_size):
-        batch = batch.to(device)
-        out = model(batch.ids)
-        rows = torch.arange(len(batch), device=device)
-        key_words = batch.key_words[rows, batch.key_sentence]  # (B, L)
-        totals["loss"] += F.cross_entropy(out.logits, batch.labels, reduction="sum").item()
-        totals["acc"] += (out.logits.argmax(-1) == batch.labels).sum().item()
-        totals["key_mass"] += out.sentence_weights[rows, batch.key_sentence].sum().item()
-        totals["uniform_mass"] += (1 / batch.sentence_mask.sum(-1)).sum().item()
-        totals["key_word_mass"] += (out.word_weights[rows, batch.key_sentence] * key_words).sum().item()
-    model.train(was_training)
+    with eval_mode(model):
+        for batch in data.batches(batch_size):
+            batch = batch.to(device)
+            out = model(batch.ids)
+            rows = torch.arange(len(batch), device=device)
+            key_words = batch.key_words[rows, batch.key_sentence]  # (B, L)
+            totals["loss"] += F.cross_entropy(out.logits, batch.labels, reduction="sum").item()
+            totals["acc"] += (out.logits.argmax(-1) == batch.labels).sum().item()
+            totals["key_mass"] += out.sentence_weights[rows, batch.key_sentence].sum().item()
+            totals["uniform_mass"] += (1 / batch.sentence_mask.sum(-1)).sum().item()
+            totals["key_word_mass"] += (out.word_weights[rows, batch.key_sentence] * key_words).sum().item()
     return {k: v / len(data) for k, v in totals.items()}
 
 

@@ -39,23 +39,26 @@ from torch import nn
 
 from .attention import masked_softmax
 from .data import Seq2SeqData, Vocab
-from .utils import check_choice, check_positive, check_tensor
+from .decoding import Decoded, beam_search, beam_step, check_source, greedy_search, sequence_loss, strip_special
+from .rnn import CELLS, BiRNN, reverse_within_length
+from .utils import check_bool, check_choice, check_ids, check_positive, check_real, check_tensor, eval_mode
 
 __all__ = [
     "SCORES",
     "Seq2SeqConfig",
     "Seq2SeqOutput",
-    "Decoded",
-    "beam_step",
     "Encoder",
-    "reverse_within_length",
     "AttentionScore",
     "Attention",
     "Seq2Seq",
-    "sequence_loss",
     "evaluate",
     "accuracy_by_length",
     "teacher_forced_accuracy",
+    # defined in coursekit.decoding and coursekit.rnn, shared with the Transformer and Chapter 3
+    "Decoded",
+    "beam_step",
+    "sequence_loss",
+    "reverse_within_length",
 ]
 
 SCORES = ("additive", "dot", "general", "concat")
@@ -79,28 +82,25 @@ class Seq2SeqConfig:
     dropout: float = 0.0  # on the attentional state before the output layer
 
     def __post_init__(self):
-        check_positive("src_vocab_size", self.src_vocab_size)
-        check_positive("tgt_vocab_size", self.tgt_vocab_size)
-        check_positive("emb_dim", self.emb_dim)
-        check_positive("hidden_size", self.hidden_size)
-        check_positive("attn_dim", self.attn_dim)
+        for name in ("src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden_size", "attn_dim"):
+            check_positive(name, getattr(self, name))
         if self.hidden_size % 2:
             raise ValueError(
                 f"hidden_size must be even (the bidirectional encoder gives hidden_size/2 per direction), "
                 f"got {self.hidden_size}"
             )
-        check_choice("cell", self.cell, ("gru", "lstm"))
+        check_choice("cell", self.cell, CELLS)
         check_choice("attention", self.attention, (None, *SCORES))
         check_choice("decoder", self.decoder, ("luong", "bahdanau"))
         check_choice("local", self.local, ("monotonic", "predictive"))
         if self.window is not None:
             check_positive("window", self.window)
+        check_bool("hard", self.hard)
+        check_real("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
         if self.attention is None and (self.window is not None or self.hard):
             raise ValueError(
                 f"window={self.window!r} and hard={self.hard!r} need an attention score; got attention=None"
             )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
 
     @classmethod
     def for_data(cls, data: Seq2SeqData, **kwargs) -> "Seq2SeqConfig":
@@ -116,61 +116,25 @@ class Seq2SeqOutput:
     alignments: torch.Tensor | None
 
 
-@dataclass(frozen=True)
-class Decoded:
-    """Decoder output. ``tokens`` (B, T) long, padded with 0 after each sequence's eos (eos
-    included); ``alignments`` (B, T, S) or None; ``scores`` (B,) total log-probability."""
-
-    tokens: torch.Tensor
-    alignments: torch.Tensor | None
-    scores: torch.Tensor
-
-
-def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Reverse each sequence of ``x`` (B, S, ...) in its first ``lengths[b]`` positions; padding stays put.
-
-    Its own inverse. Running a forward RNN on the reversed batch is the
-    backward direction of a bidirectional RNN, with padding still at the end.
-    """
-    B, S = x.shape[:2]
-    idx = torch.arange(S, device=x.device)[None, :].expand(B, S)  # (B, S)
-    rev = lengths[:, None] - 1 - idx
-    rev = torch.where(rev >= 0, rev, idx)  # positions past the end map to themselves
-    return x.gather(1, rev.view(B, S, *[1] * (x.dim() - 2)).expand_as(x))
-
-
 class Encoder(nn.Module):
-    """Embedding + bidirectional GRU/LSTM over the real (unpadded) tokens.
+    """Embedding + :class:`coursekit.rnn.BiRNN` over the real (unpadded) tokens.
 
     Returns ``memory`` (B, S, H), one annotation per source position (Bahdanau's
     h_j: forward and backward states concatenated), zero at padding; and
     ``summary`` (B, H), the final forward state and final backward state
     concatenated: the fixed-length vector of the plain encoder-decoder.
-
-    The two directions are two unidirectional RNNs; the backward one reads each
-    sequence reversed within its length. This gives exactly what
-    ``pack_padded_sequence`` + ``bidirectional=True`` gives (a test checks it)
-    and runs 1.5-3x faster on a CPU, where packing's shrinking batches cost
-    more than the padded steps they save.
+    Note that even this "plain" encoder is bidirectional, unlike Sutskever et
+    al.'s (who reversed the source instead) and Cho et al.'s.
     """
 
     def __init__(self, cfg: Seq2SeqConfig):
         super().__init__()
         self.embed = nn.Embedding(cfg.src_vocab_size, cfg.emb_dim, padding_idx=Vocab.pad_id)
-        rnn = nn.GRU if cfg.cell == "gru" else nn.LSTM
-        self.fwd = rnn(cfg.emb_dim, cfg.hidden_size // 2, batch_first=True)
-        self.bwd = rnn(cfg.emb_dim, cfg.hidden_size // 2, batch_first=True)
+        self.rnn = BiRNN(cfg.emb_dim, cfg.hidden_size, cfg.cell)
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        B, S = src.shape
-        x = self.embed(src)  # (B, S, E)
-        out_f, _ = self.fwd(x)  # (B, S, H/2); positions past each length are never read
-        out_b = reverse_within_length(self.bwd(reverse_within_length(x, src_lengths))[0], src_lengths)
-        real = (torch.arange(S, device=src.device)[None, :] < src_lengths[:, None])[..., None]  # (B, S, 1)
-        memory = torch.cat([out_f, out_b], dim=-1) * real  # (B, S, H), zero at padding
-        last_f = out_f[torch.arange(B, device=src.device), src_lengths - 1]  # (B, H/2) after the last token
-        summary = torch.cat([last_f, out_b[:, 0]], dim=-1)  # backward RNN ends at position 0
-        return memory, summary
+        memory = self.rnn(self.embed(src), src_lengths)  # (B, S, H), zero at padding
+        return memory, self.rnn.final_states(memory, src_lengths)  # (B, S, H), (B, H)
 
 
 class AttentionScore(nn.Module):
@@ -264,25 +228,6 @@ class Attention(nn.Module):
         return context, weights
 
 
-def beam_step(scores: torch.Tensor, logp: torch.Tensor, beam_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One step of beam search: extend every hypothesis by every token, keep the best ``beam_size``.
-
-    scores (B, K) float: log-probability of each live hypothesis so far;
-    logp (B, K, V) float: log-probability of each next token under each one.
-    Returns ``new_scores`` (B, beam_size) in descending order, ``parents``
-    (B, beam_size) long (which hypothesis each came from) and ``tokens``
-    (B, beam_size) long (which token extended it). The best K extensions are
-    chosen over all K*V candidates together, not the best token of each beam.
-    """
-    dims = check_tensor("scores", scores, shape=("B", "K"), dtype="float")
-    dims = check_tensor("logp", logp, shape=("B", "K", "V"), dtype="float", dims=dims)
-    check_positive("beam_size", beam_size)
-    B, K, V = logp.shape
-    total = (scores[:, :, None] + logp).reshape(B, K * V)  # (B, K*V) every extension
-    new_scores, flat = total.topk(beam_size, dim=1)  # (B, beam_size), descending
-    return new_scores, flat // V, flat % V
-
-
 def _map_state(state, fn):
     """Apply ``fn`` to a GRU state tensor or to both tensors of an LSTM (h, c) state."""
     return tuple(fn(x) for x in state) if isinstance(state, tuple) else fn(state)
@@ -317,26 +262,12 @@ class Seq2Seq(nn.Module):
         self.out = nn.Linear(H, cfg.tgt_vocab_size)  # W_o
 
     # ----------------------------------------------------------------- helpers
-    def _check(self, src, src_lengths):
-        dims = check_tensor("src", src, shape=("B", "S"), dtype=torch.long)
-        if src.numel() and (src.min() < 0 or src.max() >= self.cfg.src_vocab_size):
-            raise ValueError(
-                f"src ids must be in [0, {self.cfg.src_vocab_size}), got values in "
-                f"[{int(src.min())}, {int(src.max())}]"
-            )
-        if src_lengths is None:
-            src_lengths = (src != Vocab.pad_id).sum(dim=1)
-        check_tensor("src_lengths", src_lengths, shape=("B",), dtype=torch.long, dims=dims)
-        if src_lengths.numel() and (src_lengths.min() < 1 or src_lengths.max() > dims["S"]):
-            raise ValueError(
-                f"src_lengths must be in [1, S={dims['S']}], got values in "
-                f"[{int(src_lengths.min())}, {int(src_lengths.max())}] (is a source sequence empty?)"
-            )
-        return dims, src_lengths
-
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor | None = None):
         """(memory (B, S, H), summary (B, H), initial decoder state, src_lengths (B,))."""
-        _, src_lengths = self._check(src, src_lengths)
+        _, src_lengths = check_source(src, src_lengths, self.cfg.src_vocab_size)
+        return self._encode(src, src_lengths)
+
+    def _encode(self, src, src_lengths):
         memory, summary = self.encoder(src, src_lengths)
         h0 = torch.tanh(self.bridge(summary))  # (B, H)
         if self.cfg.decoder == "luong":
@@ -387,15 +318,17 @@ class Seq2Seq(nn.Module):
         of the true previous token with probability ``1 - teacher_forcing``
         (scheduled sampling, Bengio et al. 2015).
         """
-        dims, src_lengths = self._check(src, src_lengths)
+        dims, src_lengths = check_source(src, src_lengths, self.cfg.src_vocab_size)
         check_tensor("tgt_in", tgt_in, shape=("B", "T"), dtype=torch.long, dims=dims)
-        if not 0.0 <= teacher_forcing <= 1.0:
-            raise ValueError(f"teacher_forcing must be in [0, 1], got {teacher_forcing!r}")
-        memory, summary, state, src_lengths = self.encode(src, src_lengths)
+        check_ids("tgt_in ids", tgt_in, self.cfg.tgt_vocab_size)
+        check_real("teacher_forcing", teacher_forcing, low=0.0, high=1.0)
+        memory, summary, state, src_lengths = self._encode(src, src_lengths)
         B, T = tgt_in.shape
         if self.cfg.decoder == "luong" and teacher_forcing == 1.0:
-            # Under teacher forcing the Luong decoder's states do not depend on
-            # attention, so all T steps run in one fused RNN call.
+            # Under teacher forcing the Luong decoder's inputs are all known, and (without
+            # Luong's input feeding, which this module leaves out) its states do not depend
+            # on attention, so the T steps run in one fused RNN call. The recurrence inside
+            # that call is still sequential: step t waits for step t - 1.
             h, _ = self.rnn(self.embed(tgt_in), state)  # (B, T, H)
             positions = torch.arange(T, device=src.device)
             context, weights = self._context(h, memory, summary, src_lengths, positions)
@@ -414,30 +347,32 @@ class Seq2Seq(nn.Module):
         return Seq2SeqOutput(torch.stack(logits, dim=1), alignments)
 
     # ----------------------------------------------------------------- decoding
+    def _decoder(self, src, src_lengths, max_len, repeat: int = 1):
+        """Encode once, repeat each row ``repeat`` times (beam search), and return the
+        step function :mod:`coursekit.decoding` drives, the initial state and max_len."""
+        dims, src_lengths = check_source(src, src_lengths, self.cfg.src_vocab_size)
+        max_len = 2 * dims["S"] + 5 if max_len is None else max_len
+        check_positive("max_len", max_len)
+        memory, summary, state, src_lengths = self._encode(src, src_lengths)
+        if repeat > 1:
+            memory, summary, src_lengths = (x.repeat_interleave(repeat, dim=0) for x in (memory, summary, src_lengths))
+            state = _map_state(state, lambda x: x.repeat_interleave(repeat, dim=self._batch_dim))
+
+        def step(y, state, t):
+            return self.step(y, state, memory, summary, src_lengths, t)
+
+        return step, state, max_len
+
+    @property
+    def _batch_dim(self) -> int:
+        return 1 if self.cfg.decoder == "luong" else 0  # nn.GRU's state is (1, B, H); GRUCell's (B, H)
+
     @torch.no_grad()
     def greedy(self, src: torch.Tensor, src_lengths: torch.Tensor | None = None, max_len: int | None = None) -> Decoded:
-        """Pick the most likely token at every step until every sequence has emitted eos."""
-        dims, src_lengths = self._check(src, src_lengths)
-        max_len = max_len or 2 * dims["S"] + 5
-        check_positive("max_len", max_len)
-        memory, summary, state, src_lengths = self.encode(src, src_lengths)
-        B = src.shape[0]
-        y = torch.full((B,), Vocab.bos_id, dtype=torch.long, device=src.device)
-        done = torch.zeros(B, dtype=torch.bool, device=src.device)
-        tokens, weights, score = [], [], torch.zeros(B, device=src.device)
-        for t in range(max_len):
-            logits, state, w = self.step(y, state, memory, summary, src_lengths, t)
-            logp = torch.log_softmax(logits, dim=-1)
-            y = logp.argmax(-1)
-            score = score + torch.where(done, 0.0, logp.gather(1, y[:, None])[:, 0])
-            y = y.masked_fill(done, Vocab.pad_id)
-            tokens.append(y)
-            weights.append(w if w is None else w.masked_fill(done[:, None], 0.0))
-            done = done | (y == Vocab.eos_id)
-            if done.all():
-                break
-        alignments = None if self.attention is None else torch.stack(weights, dim=1)
-        return Decoded(torch.stack(tokens, dim=1), alignments, score)
+        """Pick the most likely token at every step until every sequence has emitted eos
+        (:func:`coursekit.decoding.greedy_search`)."""
+        step, state, max_len = self._decoder(src, src_lengths, max_len)
+        return greedy_search(step, state, src.shape[0], max_len, device=src.device)
 
     @torch.no_grad()
     def beam_search(
@@ -448,116 +383,50 @@ class Seq2Seq(nn.Module):
         max_len: int | None = None,
         length_penalty: float = 1.0,
     ) -> Decoded:
-        """Keep the ``beam_size`` best partial outputs at every step (all sequences in parallel).
-
-        Finished hypotheses are ranked by ``log p / length ** length_penalty``
-        (0 = raw log-probability, which favours short outputs; 1 = per-token
-        average). With ``beam_size=1`` this is exactly :meth:`greedy`.
-        """
-        dims, src_lengths = self._check(src, src_lengths)
+        """Keep the ``beam_size`` best partial outputs at every step, all sequences in parallel
+        (:func:`coursekit.decoding.beam_search`). With ``beam_size=1`` this is :meth:`greedy`."""
         check_positive("beam_size", beam_size)
-        max_len = max_len or 2 * dims["S"] + 5
-        check_positive("max_len", max_len)
-        B, K, dev = src.shape[0], beam_size, src.device
-        memory, summary, state, src_lengths = self.encode(src, src_lengths)
-        # Every hypothesis is a row of a (B*K)-sized batch.
-        memory, summary, src_lengths = (x.repeat_interleave(K, dim=0) for x in (memory, summary, src_lengths))
-        batch_dim = 1 if self.cfg.decoder == "luong" else 0
-        state = _map_state(state, lambda x: x.repeat_interleave(K, dim=batch_dim))
-        scores = torch.full((B, K), float("-inf"), device=dev)
-        scores[:, 0] = 0.0  # start from one live hypothesis per source, not K copies
-        y = torch.full((B * K,), Vocab.bos_id, dtype=torch.long, device=dev)
-        done = torch.zeros(B, K, dtype=torch.bool, device=dev)
-        lengths = torch.zeros(B, K, device=dev)
-        tokens = torch.zeros(B, K, 0, dtype=torch.long, device=dev)
-        aligns = torch.zeros(B, K, 0, memory.shape[1], device=dev)
-        V = self.cfg.tgt_vocab_size
-        for t in range(max_len):
-            logits, state, w = self.step(y, state, memory, summary, src_lengths, t)
-            logp = torch.log_softmax(logits, dim=-1).view(B, K, V)
-            # A finished hypothesis may only be extended by padding, at no cost.
-            frozen = torch.full((V,), float("-inf"), device=dev)
-            frozen[Vocab.pad_id] = 0.0
-            logp = torch.where(done[:, :, None], frozen, logp)
-            scores, beam, y2 = beam_step(scores, logp, K)  # (B, K) each: score, parent, token
-            pick = lambda x: x.gather(1, beam.view(B, K, *[1] * (x.dim() - 2)).expand(B, K, *x.shape[2:]))
-            tokens = torch.cat([pick(tokens), y2[:, :, None]], dim=2)
-            if w is not None:
-                aligns = torch.cat([pick(aligns), pick(w.view(B, K, -1))[:, :, None, :]], dim=2)
-            was_done = pick(done)
-            lengths = pick(lengths) + (~was_done).float()
-            done = was_done | (y2 == Vocab.eos_id)
-            rows = (beam + torch.arange(B, device=dev)[:, None] * K).view(-1)  # parents in the flat batch
-            state = _map_state(state, lambda x: x.index_select(batch_dim, rows))
-            y = y2.view(-1)
-            if done.all():
-                break
-        normalised = scores / lengths.clamp(min=1) ** length_penalty
-        normalised = normalised.masked_fill(~done, float("-inf")) if done.any(1).all() else normalised
-        best = normalised.argmax(dim=1)  # (B,)
-        idx = torch.arange(B, device=dev)
-        out_tokens = tokens[idx, best]
-        out_aligns = None if self.attention is None else aligns[idx, best] * (out_tokens != Vocab.pad_id)[..., None]
-        return Decoded(out_tokens, out_aligns, scores[idx, best])
+        step, state, max_len = self._decoder(src, src_lengths, max_len, repeat=beam_size)
 
+        def reorder(state, rows):
+            return _map_state(state, lambda x: x.index_select(self._batch_dim, rows))
 
-def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
-    """Mean token cross-entropy over real (non-pad) target tokens.
-
-    logits (B, T, V) float; tgt_out (B, T) long, 0 = padding.
-    """
-    dims = check_tensor("logits", logits, shape=("B", "T", "V"), dtype="float")
-    check_tensor("tgt_out", tgt_out, shape=("B", "T"), dtype=torch.long, dims=dims)
-    return F.cross_entropy(
-        logits.reshape(-1, dims["V"]),
-        tgt_out.reshape(-1),
-        ignore_index=Vocab.pad_id,
-        label_smoothing=label_smoothing,
-    )
-
-
-def _strip(row: list[int]) -> list[int]:
-    """Token ids up to (not including) the first eos, without padding."""
-    out = []
-    for i in row:
-        if i == Vocab.eos_id:
-            break
-        if i != Vocab.pad_id:
-            out.append(i)
-    return out
+        return beam_search(
+            step, state, reorder, src.shape[0], beam_size, max_len, length_penalty=length_penalty, device=src.device
+        )
 
 
 @torch.no_grad()
 def evaluate(
-    model: Seq2Seq,
+    model: nn.Module,
     data: Seq2SeqData,
     batch_size: int = 256,
     decode: str = "greedy",
     beam_size: int = 4,
 ) -> dict[str, float]:
     """Free-running accuracy on ``data``: ``seq_acc`` (the whole output is right) and
-    ``tok_acc`` (position-wise, over the longer of output and target)."""
+    ``tok_acc`` (position-wise, over the longer of output and target). ``model`` is any
+    encoder-decoder with ``greedy`` (and ``beam_search``): :class:`Seq2Seq` or
+    :class:`coursekit.transformer.Transformer`."""
     check_choice("decode", decode, ("greedy", "beam"))
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     seq_ok = tok_ok = tok_n = 0
-    for batch in data.batches(batch_size):
-        batch = batch.to(device)
-        if decode == "greedy":
-            out = model.greedy(batch.src, batch.src_lengths)
-        else:
-            out = model.beam_search(batch.src, batch.src_lengths, beam_size=beam_size)
-        for pred, gold in zip(out.tokens.tolist(), batch.tgt_out.tolist()):
-            p, g = _strip(pred), _strip(gold)
-            seq_ok += p == g
-            tok_ok += sum(a == b for a, b in zip(p, g))
-            tok_n += max(len(p), len(g))
-    model.train(was_training)
+    with eval_mode(model):
+        for batch in data.batches(batch_size):
+            batch = batch.to(device)
+            if decode == "greedy":
+                out = model.greedy(batch.src, batch.src_lengths)
+            else:
+                out = model.beam_search(batch.src, batch.src_lengths, beam_size=beam_size)
+            for pred, gold in zip(out.tokens.tolist(), batch.tgt_out.tolist()):
+                p, g = strip_special(pred), strip_special(gold)
+                seq_ok += p == g
+                tok_ok += sum(a == b for a, b in zip(p, g))
+                tok_n += max(len(p), len(g))
     return {"seq_acc": seq_ok / len(data), "tok_acc": tok_ok / max(tok_n, 1)}
 
 
-def accuracy_by_length(model: Seq2Seq, data: Seq2SeqData, **kwargs) -> list[dict]:
+def accuracy_by_length(model: nn.Module, data: Seq2SeqData, **kwargs) -> list[dict]:
     """:func:`evaluate` for each source length in ``data``: rows of
     ``{"length", "seq_acc", "tok_acc", "n"}``, sorted by length (ready for Altair)."""
     rows = []
@@ -568,24 +437,22 @@ def accuracy_by_length(model: Seq2Seq, data: Seq2SeqData, **kwargs) -> list[dict
 
 
 @torch.no_grad()
-def teacher_forced_accuracy(model: Seq2Seq, data: Seq2SeqData, batch_size: int = 256) -> dict[str, float]:
+def teacher_forced_accuracy(model: nn.Module, data: Seq2SeqData, batch_size: int = 256) -> dict[str, float]:
     """Accuracy when every step is handed the true previous token (as in training).
 
     Compare with :func:`evaluate` (free running) to measure exposure bias:
     ``tok_acc`` is the share of real target tokens (eos included) predicted
     right; ``seq_acc`` the share of sequences with every token right.
     """
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     seq_ok = tok_ok = tok_n = 0
-    for batch in data.batches(batch_size):
-        batch = batch.to(device)
-        pred = model(batch.src, batch.tgt_in, batch.src_lengths).logits.argmax(-1)  # (B, T)
-        mask = batch.tgt_mask
-        right = (pred == batch.tgt_out) & mask
-        tok_ok += int(right.sum())
-        tok_n += int(mask.sum())
-        seq_ok += int((right | ~mask).all(dim=1).sum())
-    model.train(was_training)
+    with eval_mode(model):
+        for batch in data.batches(batch_size):
+            batch = batch.to(device)
+            pred = model(batch.src, batch.tgt_in, batch.src_lengths).logits.argmax(-1)  # (B, T)
+            mask = batch.tgt_mask
+            right = (pred == batch.tgt_out) & mask
+            tok_ok += int(right.sum())
+            tok_n += int(mask.sum())
+            seq_ok += int((right | ~mask).all(dim=1).sum())
     return {"seq_acc": seq_ok / len(data), "tok_acc": tok_ok / max(tok_n, 1)}

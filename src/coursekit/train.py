@@ -23,7 +23,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .utils import check_choice, check_positive
+from .utils import check_choice, check_positive, eval_mode
 
 __all__ = ["History", "EarlyStopping", "fit", "save_checkpoint", "load_checkpoint"]
 
@@ -205,11 +205,8 @@ def fit(
             return False
         if any(r["split"] == "eval" and r["step"] == step for r in history.rows):
             return False  # already evaluated at this step (a resumed run)
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             metrics = eval_fn(model)
-        model.train(was_training)
         history.rows.append({"step": step, "split": "eval", **{k: float(v) for k, v in metrics.items()}})
         if early_stopping is None:
             return False

@@ -6,10 +6,12 @@ Library code never picks a device (it follows its inputs); notebooks call
 
 from __future__ import annotations
 
+import numbers
 import os
 import random
 import sys
-from typing import Iterable, TypeVar
+from contextlib import contextmanager
+from typing import Iterable, Iterator, TypeVar
 
 import numpy as np
 import torch
@@ -23,6 +25,11 @@ __all__ = [
     "check_tensor",
     "check_choice",
     "check_positive",
+    "check_int",
+    "check_real",
+    "check_bool",
+    "check_ids",
+    "eval_mode",
 ]
 
 T = TypeVar("T")
@@ -101,12 +108,86 @@ def check_choice(name: str, value: object, choices: Iterable[object]) -> None:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
 def check_positive(name: str, value: object, *, allow_zero: bool = False) -> None:
     """Raise ValueError unless ``value`` is a positive int (or zero when allowed); NumPy ints count."""
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and (value > 0 or (allow_zero and value == 0))
-    if not ok:
-        kind = "a non-negative" if allow_zero else "a positive"
-        raise ValueError(f"{name} must be {kind} int, got {value!r}")
+    check_int(name, value, min=0 if allow_zero else 1)
+
+
+def check_int(name: str, value: object, *, min: int | None = None, max: int | None = None) -> None:
+    """Raise ValueError unless ``value`` is an integer (Python or NumPy, not bool) in [min, max]."""
+    if not _is_int(value) or (min is not None and value < min) or (max is not None and value > max):
+        if min == 1 and max is None:
+            want = "a positive int"
+        elif min == 0 and max is None:
+            want = "a non-negative int"
+        else:
+            want = "an int" + (f" >= {min}" if min is not None else "") + (f" <= {max}" if max is not None else "")
+        raise ValueError(f"{name} must be {want}, got {value!r}")
+
+
+def check_real(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
+    """Raise ValueError unless ``value`` is a real number (int, float or NumPy scalar; not bool,
+    not a string, not None) in the interval given by ``low``/``high`` (open ends when asked)."""
+    is_real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and value == value  # not NaN
+    ok = is_real
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if ok:
+        return
+    if low is None and high is None:
+        where = ""
+    elif high is None:
+        where = f"{'>' if low_open else '>='} {low:g}"
+    elif low is None:
+        where = f"{'<' if high_open else '<='} {high:g}"
+    else:
+        where = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if is_real:
+        raise ValueError(f"{name} must be {where}, got {value!r}")
+    raise ValueError(f"{name} must be a real number{' ' + where if where else ''}, got {value!r} ({type(value).__name__})")
+
+
+def check_bool(name: str, value: object) -> None:
+    """Raise ValueError unless ``value`` is a bool (Python or NumPy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def check_ids(name: str, ids: torch.Tensor, vocab_size: int) -> None:
+    """Raise ValueError unless every id in the integer tensor ``ids`` lies in [0, vocab_size).
+
+    One reduction and one host sync (``.any()``); the min and max for the message are
+    computed only when something is wrong.
+    """
+    if ids.numel() and bool(((ids < 0) | (ids >= vocab_size)).any()):
+        raise ValueError(
+            f"{name} must be in [0, {vocab_size}), got values in [{int(ids.min())}, {int(ids.max())}]"
+        )
+
+
+@contextmanager
+def eval_mode(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Put ``model`` in eval mode for the block, then back in the mode it was in (even on error)."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def check_tensor(

@@ -1,10 +1,13 @@
-"""The Transformer (Chapter 5), one module per idea:
+"""The Transformer (Chapter 5), one module per idea; GPT and BERT build on the same parts:
 
-- :mod:`.positions`: sinusoidal, learned and rotary positions;
+- :mod:`.positions`: sinusoidal, learned and rotary positions, each from any offset;
 - :mod:`.norms`: LayerNorm and RMSNorm;
 - :mod:`.ffn`: the feed-forward network, ReLU / GELU / GLU family (SwiGLU);
-- :mod:`.layers`: pre- and post-norm residual blocks, the encoder and decoder layers;
-- :mod:`.model`: encoder, decoder, the encoder-decoder model, greedy decoding;
+- :mod:`.block`: :class:`BlockConfig`, the pre-/post-norm residual :class:`Block`
+  (bidirectional or causal) and the :class:`CrossAttentionBlock` of the 2017 decoder;
+- :mod:`.stack`: :class:`Embeddings` and the :class:`Stack` of blocks over any embeddings
+  module, returning every layer's attention weights;
+- :mod:`.model`: the encoder-decoder :class:`Transformer`, greedy and beam decoding;
 - :mod:`.schedule`: the warm-up learning-rate schedule (Eq. 3);
 - :mod:`.config`: :class:`TransformerConfig`, the paper's base/big sizes, the LLaMA-style
   block, and the parameter count from a config alone.
@@ -15,19 +18,19 @@ Legend: B batch, S source length, T target length, D d_model, H heads, Dh head w
 F d_ff, V vocabulary, L layers. Masks: bool, True = may attend.
 """
 
-from .config import *  # noqa: F401,F403
-from .config import __all__ as _config_all
-from .ffn import *  # noqa: F401,F403
-from .ffn import __all__ as _ffn_all
-from .layers import *  # noqa: F401,F403
-from .layers import __all__ as _layers_all
-from .model import *  # noqa: F401,F403
-from .model import __all__ as _model_all
-from .norms import *  # noqa: F401,F403
-from .norms import __all__ as _norms_all
-from .positions import *  # noqa: F401,F403
-from .positions import __all__ as _positions_all
-from .schedule import *  # noqa: F401,F403
-from .schedule import __all__ as _schedule_all
+from . import block, config, ffn, model, norms, positions, schedule, stack
 
-__all__ = [*_positions_all, *_norms_all, *_ffn_all, *_layers_all, *_model_all, *_schedule_all, *_config_all]
+from .block import *  # noqa: F401,F403
+from .config import *  # noqa: F401,F403
+from .ffn import *  # noqa: F401,F403
+from .model import *  # noqa: F401,F403
+from .norms import *  # noqa: F401,F403
+from .positions import *  # noqa: F401,F403
+from .schedule import *  # noqa: F401,F403
+from .stack import *  # noqa: F401,F403
+
+__all__ = [
+    name
+    for module in (positions, norms, ffn, block, stack, model, schedule, config)
+    for name in module.__all__
+]

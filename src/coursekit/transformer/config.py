@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from ..utils import check_choice, check_positive
-from .ffn import FFNS, ffn_parameters, matched_d_ff
-from .norms import NORMS, norm_parameters
+from ..utils import check_bool, check_choice, check_positive
+from .block import BlockConfig, block_parameters
+from .ffn import matched_d_ff
+from .norms import norm_parameters
+from .stack import POSITIONS
 
 __all__ = [
-    "POSITIONS",
     "TransformerConfig",
     "ParameterCount",
     "count_parameters",
@@ -27,9 +28,6 @@ __all__ = [
     "transformer_big",
     "llama_style",
 ]
-
-POSITIONS = ("sinusoidal", "learned", "rotary", "none")
-
 
 @dataclass(frozen=True)
 class TransformerConfig:
@@ -58,21 +56,16 @@ class TransformerConfig:
     tie_output: bool = True  # paper: True, the decoder's embedding is the pre-softmax weight
 
     def __post_init__(self):
-        for name in ("src_vocab_size", "tgt_vocab_size", "d_model", "n_heads", "d_ff", "n_layers", "max_len"):
+        for name in ("src_vocab_size", "tgt_vocab_size", "n_layers", "max_len"):
             check_positive(name, getattr(self, name))
-        check_choice("ffn", self.ffn, FFNS)
-        check_choice("norm", self.norm, NORMS)
+        _ = self.block  # validates d_model, n_heads, d_ff, ffn, norm, norm_first, bias, norm_eps, dropout
         check_choice("positions", self.positions, POSITIONS)
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model must be divisible by n_heads, got d_model={self.d_model}, n_heads={self.n_heads}")
+        check_bool("share_embeddings", self.share_embeddings)
+        check_bool("tie_output", self.tie_output)
         if self.positions == "sinusoidal" and self.d_model % 2:
             raise ValueError(f"sinusoidal positions need an even d_model, got {self.d_model}")
         if self.positions == "rotary" and self.d_head % 2:
             raise ValueError(f"rotary positions need an even head width d_model/n_heads, got {self.d_head}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not self.norm_eps > 0:
-            raise ValueError(f"norm_eps must be > 0, got {self.norm_eps!r}")
         if self.share_embeddings and self.src_vocab_size != self.tgt_vocab_size:
             raise ValueError(
                 "share_embeddings=True needs one vocabulary: src_vocab_size == tgt_vocab_size, "
@@ -82,6 +75,14 @@ class TransformerConfig:
     @property
     def d_head(self) -> int:
         return self.d_model // self.n_heads
+
+    @property
+    def block(self) -> BlockConfig:
+        """The part of this config that one block needs (:class:`~.block.BlockConfig`)."""
+        return BlockConfig(
+            d_model=self.d_model, n_heads=self.n_heads, d_ff=self.d_ff, ffn=self.ffn, norm=self.norm,
+            norm_first=self.norm_first, bias=self.bias, norm_eps=self.norm_eps, dropout=self.dropout,
+        )
 
     @classmethod
     def for_data(cls, data, **kwargs) -> "TransformerConfig":
@@ -147,15 +148,12 @@ def count_parameters(cfg: TransformerConfig) -> ParameterCount:
     if not isinstance(cfg, TransformerConfig):
         raise ValueError(f"cfg must be a TransformerConfig, got {type(cfg).__name__}")
     D, b = cfg.d_model, cfg.bias
-    attention = 4 * (D * D + (D if b else 0))  # W^Q, W^K, W^V, W^O
-    ffn = ffn_parameters(D, cfg.d_ff, cfg.ffn, b)
-    norm = norm_parameters(cfg.norm, D, b)
-    final = norm if cfg.norm_first else 0  # pre-norm stacks end with one more norm
+    final = norm_parameters(cfg.norm, D, b) if cfg.norm_first else 0  # pre-norm stacks end with one more norm
     V_src, V_tgt = cfg.src_vocab_size, cfg.tgt_vocab_size
     return ParameterCount(
         embeddings=V_tgt * D if cfg.share_embeddings else (V_src + V_tgt) * D,
         positions=2 * cfg.max_len * D if cfg.positions == "learned" else 0,  # one table each side
-        encoder=cfg.n_layers * (attention + ffn + 2 * norm) + final,
-        decoder=cfg.n_layers * (2 * attention + ffn + 3 * norm) + final,  # self- and cross-attention
+        encoder=cfg.n_layers * block_parameters(cfg.block) + final,
+        decoder=cfg.n_layers * block_parameters(cfg.block, cross_attention=True) + final,  # self- and cross-attention
         output=(0 if cfg.tie_output else D * V_tgt) + (V_tgt if b else 0),
     )
