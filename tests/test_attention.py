@@ -427,3 +427,62 @@ def test_split_heads_gives_each_head_its_feature_block_and_merge_inverts_it():
         torch.testing.assert_close(h[:, head], x[..., 2 * head : 2 * head + 2])
     torch.testing.assert_close(merge_heads(h), x)
     assert h.data_ptr() == x.data_ptr()  # a view, no copy
+
+
+# ------------------------------------------------------------------ key padding, causal flag, dtypes
+def test_key_padding_mask_equals_the_broadcast_padding_mask():
+    torch.manual_seed(11)
+    mha = MultiHeadAttention(8, 2).eval()
+    x = torch.randn(3, 5, 8)
+    lengths = torch.tensor([5, 2, 4])
+    old = padding_mask(lengths, 5)  # (B, 1, S)
+    for need in (False, True):
+        a, wa = mha(x, mask=old, need_weights=need)
+        b, wb = mha(x, key_padding_mask=old[:, 0], need_weights=need)
+        torch.testing.assert_close(a, b)
+        if need:
+            torch.testing.assert_close(wa, wb)
+
+
+def test_is_causal_equals_the_causal_mask_and_reaches_the_fused_kernel(monkeypatch):
+    torch.manual_seed(12)
+    mha = MultiHeadAttention(8, 2).eval()
+    x = torch.randn(2, 6, 8)
+    want, w = mha(x, mask=causal_mask(6), need_weights=True)
+    seen = []
+    real_sdpa = F.scaled_dot_product_attention
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs.get("attn_mask") is None, kwargs.get("is_causal")))
+        return real_sdpa(*args, **kwargs)
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", spy)
+    got, _ = mha(x, is_causal=True)
+    assert seen == [(True, True)]  # no mask tensor built: the kernel gets is_causal=True
+    torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)
+    slow, w2 = mha(x, is_causal=True, need_weights=True)
+    torch.testing.assert_close(w2, w)
+    # combined with key padding, the two become one boolean mask
+    kp = torch.tensor([[True] * 6, [True] * 4 + [False] * 2])
+    both, _ = mha(x, key_padding_mask=kp, is_causal=True)
+    ref, _ = mha(x, mask=causal_mask(6)[None] & kp[:, None, :])
+    torch.testing.assert_close(both, ref)
+
+
+def test_a_two_d_mask_always_means_T_by_S_and_a_B_by_S_one_is_refused():
+    mha = MultiHeadAttention(8, 2)
+    x = torch.randn(2, 3, 8)  # B=2, T=S=3
+    with pytest.raises(ValueError, match=r"a 2-d mask means \(T, S\) = \(3, 3\); for a \(B, S\) key-padding mask pass key_padding_mask="):
+        mha(x, mask=torch.ones(2, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"key_padding_mask must have shape \(2, 3\)"):
+        mha(x, key_padding_mask=torch.ones(3, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"key_padding_mask must have dtype torch.bool"):
+        mha(x, key_padding_mask=torch.ones(2, 3))
+    with pytest.raises(ValueError, match="is_causal must be True or False"):
+        mha(x, is_causal=1)
+
+
+def test_query_and_key_of_different_dtypes_are_refused():
+    mha = MultiHeadAttention(8, 2)
+    with pytest.raises(ValueError, match=r"query, key and value must have one dtype, got torch.float32, torch.float64"):
+        mha(torch.randn(1, 3, 8), torch.randn(1, 4, 8, dtype=torch.float64))

@@ -735,3 +735,28 @@ def test_config_is_frozen_and_sized_for_data():
     assert (cfg.src_vocab_size, cfg.tgt_vocab_size, cfg.hidden_size) == (11, 11, 8)
     with pytest.raises(ValueError, match=re.escape("hidden_size must be even")):
         replace(cfg, hidden_size=9)
+
+
+def test_encoder_uses_the_shared_bidirectional_rnn():
+    from coursekit.classification import BiRNN as ClassifierRNN
+    from coursekit.rnn import BiRNN
+
+    model = Seq2Seq(Seq2SeqConfig(8, 8))
+    assert type(model.encoder.rnn) is BiRNN and ClassifierRNN is BiRNN
+
+
+def test_target_ids_outside_the_vocabulary_and_bad_numbers_are_rejected():
+    import numpy as np
+
+    model = Seq2Seq(Seq2SeqConfig(np.int64(8), 8, hidden_size=np.int32(16), dropout=np.float64(0.0)))
+    src = torch.tensor([[4, 5, 6]])
+    with pytest.raises(ValueError, match=r"tgt_in ids must be in \[0, 8\), got values in \[1, 8\]"):
+        model(src, torch.tensor([[1, 8]]))
+    with pytest.raises(ValueError, match=r"teacher_forcing must be a real number in \[0, 1\], got '1' \(str\)"):
+        model(src, torch.tensor([[1, 4]]), teacher_forcing="1")
+    with pytest.raises(ValueError, match=r"max_len must be a positive int, got 0"):
+        model.greedy(src, max_len=0)
+    with pytest.raises(ValueError, match=r"dropout must be a real number in \[0, 1\), got '0.1' \(str\)"):
+        Seq2SeqConfig(8, 8, dropout="0.1")
+    with pytest.raises(ValueError, match=r"hard must be True or False, got 'yes'"):
+        Seq2SeqConfig(8, 8, attention="dot", hard="yes")

@@ -241,3 +241,61 @@ def test_config_is_frozen_and_rejects_bad_values_naming_them():
             replace(cfg, **kw)
     with pytest.raises(ValueError, match="TransformerConfig"):
         count_parameters({"d_model": 4})
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(d_model="64"), r"d_model must be a positive int, got '64'"),
+        (dict(dropout="0.1"), r"dropout must be a real number in \[0, 1\), got '0.1' \(str\)"),
+        (dict(norm_eps=None), r"norm_eps must be a real number > 0, got None \(NoneType\)"),
+        (dict(norm_eps=0.0), r"norm_eps must be > 0, got 0.0"),
+        (dict(max_len=0), r"max_len must be a positive int, got 0"),
+        (dict(norm_first="yes"), r"norm_first must be True or False, got 'yes'"),
+        (dict(bias=1), r"bias must be True or False, got 1"),
+        (dict(n_heads=2.0), r"n_heads must be a positive int, got 2.0"),
+    ],
+)
+def test_config_rejects_wrong_types_naming_the_field(kw, match):
+    with pytest.raises(ValueError, match=match):
+        TransformerConfig(10, 10, **kw)
+
+
+def test_config_accepts_numpy_numbers():
+    import numpy as np
+
+    cfg = TransformerConfig(np.int64(10), np.int32(10), d_model=np.int64(32), dropout=np.float32(0.1), norm_eps=np.float64(1e-6))
+    assert cfg.block.d_model == 32 and count_parameters(cfg).total == sum(p.numel() for p in Transformer(cfg).parameters())
+
+
+# ----------------------------------------------------------------------------- rotary against transformers
+def test_rotary_equals_transformers_llama_rotary_after_the_layout_permutation():
+    """transformers' LLaMA rotates feature i with feature i + Dh/2 ("rotate_half"); ours rotates
+    the interleaved pairs (2i, 2i+1), as the RoFormer paper writes it. Permuting the head's
+    features with half_to_interleaved maps one onto the other exactly."""
+    from transformers import LlamaConfig
+    from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding, apply_rotary_pos_emb
+
+    from coursekit.transformer import half_to_interleaved
+
+    Dh, H_, T, offset = 8, 2, 5, 3
+    config = LlamaConfig(hidden_size=Dh * H_, num_attention_heads=H_, head_dim=Dh, rope_theta=10000.0, max_position_embeddings=64)
+    theirs = LlamaRotaryEmbedding(config)
+    torch.manual_seed(0)
+    q, k = torch.randn(2, H_, T, Dh), torch.randn(2, H_, T, Dh)  # rotate-half layout
+    positions = torch.arange(offset, offset + T)[None, :].expand(2, T)
+    cos, sin = theirs(q, positions)
+    q_ref, k_ref = apply_rotary_pos_emb(q, k, cos, sin)
+    perm = half_to_interleaved(Dh)
+    ours = RotaryEmbedding(Dh)
+    torch.testing.assert_close(ours(q[..., perm], offset)[..., torch.argsort(perm)], q_ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours(k[..., perm], offset)[..., torch.argsort(perm)], k_ref, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(ours(q, offset), q_ref, atol=1e-3)  # without the permutation they differ
+
+
+def test_half_to_interleaved_is_a_permutation_pairing_i_with_i_plus_half():
+    from coursekit.transformer import half_to_interleaved
+
+    assert half_to_interleaved(6).tolist() == [0, 3, 1, 4, 2, 5]
+    with pytest.raises(ValueError, match="d_head must be even"):
+        half_to_interleaved(5)

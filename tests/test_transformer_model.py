@@ -196,3 +196,171 @@ def test_encoder_decoder_overfits_one_tiny_batch(norm_first):
     assert history.last("loss", "train") < 0.05
     assert evaluate(model, data)["seq_acc"] == 1.0  # free-running greedy decoding copies every string
     assert teacher_forced_accuracy(model, data)["tok_acc"] == 1.0
+
+
+# ----------------------------------------------------------------------------- refusing what computes something else
+def test_load_torch_weights_refuses_another_activation_or_eps():
+    gelu = nn.TransformerEncoderLayer(D, H, F_, batch_first=True, activation="gelu")
+    with pytest.raises(ValueError, match=r"activation differs: torch layer gelu, this block ffn='relu'"):
+        block().load_torch_weights(gelu)
+    tanh = nn.TransformerDecoderLayer(D, H, F_, batch_first=True, activation=torch.tanh)
+    with pytest.raises(ValueError, match="activation differs"):
+        cross_block().load_torch_weights(tanh)
+    eps = nn.TransformerEncoderLayer(D, H, F_, batch_first=True, layer_norm_eps=1e-12)
+    with pytest.raises(ValueError, match=r"norm eps differs: torch layer norm1.eps=1e-12, this block norm_eps=1e-05"):
+        block().load_torch_weights(eps)
+    block(norm_eps=1e-12).load_torch_weights(eps)  # the same eps loads
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_gelu_decoder_block_matches_torch(norm_first):
+    torch.manual_seed(2)
+    theirs = nn.TransformerDecoderLayer(D, H, F_, dropout=0.0, activation="gelu", batch_first=True, norm_first=norm_first)
+    randomise(theirs)
+    ours = cross_block(norm_first=norm_first, ffn="gelu").load_torch_weights(theirs)
+    x, memory = torch.randn(3, 5, D), torch.randn(3, 6, D)
+    src = padding_mask(LENGTHS, 6)[:, 0]
+    want = theirs(x, memory, tgt_mask=~causal_mask(5), memory_key_padding_mask=~src)
+    got, _ = ours(x, memory, memory_padding_mask=src)  # causal by default
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def _reference_transformer(norm_first: bool, n_layers: int = 2) -> nn.Transformer:
+    kw = dict(dropout=0.0, batch_first=True, norm_first=norm_first)
+    if norm_first:  # torch's own stacks end with a LayerNorm, as pre-norm stacks must
+        return nn.Transformer(D, H, n_layers, n_layers, F_, **kw)
+    encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(D, H, F_, **kw), n_layers, norm=None, enable_nested_tensor=False)
+    decoder = nn.TransformerDecoder(nn.TransformerDecoderLayer(D, H, F_, **kw), n_layers, norm=None)
+    return nn.Transformer(D, H, custom_encoder=encoder, custom_decoder=decoder, **kw)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_whole_encoder_decoder_matches_torch_transformer_outputs_and_gradients(norm_first):
+    torch.manual_seed(3)
+    theirs = _reference_transformer(norm_first)
+    randomise(theirs)
+    model = Transformer(layer_cfg(n_layers=2, norm_first=norm_first)).load_torch_transformer(theirs)
+    src_mask = padding_mask(LENGTHS, 6)[:, 0]  # (B, S), True = real token
+    x_src = torch.randn(3, 6, D, requires_grad=True)
+    x_tgt = torch.randn(3, 5, D, requires_grad=True)
+    probe = torch.randn(3, 5, D)
+
+    want = theirs(x_src, x_tgt, tgt_mask=~causal_mask(5), src_key_padding_mask=~src_mask, memory_key_padding_mask=~src_mask)
+    (want * probe).sum().backward()
+    ref_grads = (x_src.grad.clone(), x_tgt.grad.clone())
+    x_src.grad = x_tgt.grad = None
+
+    # Our stacks take ids; feed them the same vectors through an embeddings module that passes them on.
+    class Given(nn.Module):
+        def __init__(self, x):
+            super().__init__()
+            self.x = x
+
+        def forward(self, ids, position_offset=0):
+            return self.x
+
+    model.encoder.embed, model.decoder.embed = Given(x_src), Given(x_tgt)
+    memory = model.encoder(torch.zeros(3, 6, dtype=torch.long), key_padding_mask=src_mask).hidden
+    got = model.decoder(torch.zeros(3, 5, dtype=torch.long), memory=memory, memory_padding_mask=src_mask, is_causal=True).hidden
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    (got * probe).sum().backward()
+    torch.testing.assert_close(x_src.grad, ref_grads[0], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(x_tgt.grad, ref_grads[1], atol=1e-5, rtol=1e-4)
+    pairs = [
+        (model.encoder.layers[0].ffn.up.weight, theirs.encoder.layers[0].linear1.weight),
+        (model.decoder.layers[1].norm3.weight, theirs.decoder.layers[1].norm3.weight),
+    ]
+    if norm_first:
+        pairs.append((model.decoder.norm.weight, theirs.decoder.norm.weight))
+    for mine, ref in pairs:
+        torch.testing.assert_close(mine.grad, ref.grad, atol=1e-5, rtol=1e-4)
+    v_grad = theirs.decoder.layers[0].multihead_attn.in_proj_weight.grad[2 * D :]  # torch packs W^Q, W^K, W^V
+    torch.testing.assert_close(model.decoder.layers[0].cross_attn.v_proj.weight.grad, v_grad, atol=1e-5, rtol=1e-4)
+
+
+def test_load_torch_transformer_refuses_final_norms_a_post_norm_model_lacks():
+    with pytest.raises(ValueError, match="final norm"):
+        Transformer(layer_cfg(n_layers=2)).load_torch_transformer(nn.Transformer(D, H, 2, 2, F_, batch_first=True))
+    with pytest.raises(ValueError, match="layers"):
+        Transformer(layer_cfg(n_layers=1, norm_first=True)).load_torch_transformer(_reference_transformer(True))
+
+
+# ----------------------------------------------------------------------------- stack, attentions, positions from an offset
+def test_stack_returns_every_layers_attention_in_bertviz_format():
+    model = make_model(n_layers=3)
+    src, _ = make_batch()
+    out = model.encoder(src, key_padding_mask=src != Vocab.pad_id, need_weights=True)
+    assert isinstance(out.attentions, tuple) and len(out.attentions) == 3
+    assert all(w.shape == (3, 2, 6, 6) for w in out.attentions)
+    torch.testing.assert_close(out.attentions[2].sum(-1), torch.ones(3, 2, 6))
+    assert (out.attentions[0][1, :, :, 3:] == 0).all()  # the length-3 source's padding
+    fast = model.encoder(src, key_padding_mask=src != Vocab.pad_id)
+    assert fast.attentions is None
+    torch.testing.assert_close(fast.hidden, out.hidden, atol=1e-5, rtol=1e-5)
+
+
+def test_embeddings_and_rotary_from_an_offset_equal_the_tail_of_the_full_sequence():
+    """What a key/value cache relies on: positions continue where the prefix stopped."""
+    ids = torch.randint(4, 9, (2, 7))
+    for positions in ("sinusoidal", "learned"):
+        embed = make_model(positions=positions).encoder.embed
+        torch.testing.assert_close(embed(ids[:, 4:], position_offset=4), embed(ids)[:, 4:], atol=1e-6, rtol=1e-6)
+        assert not torch.allclose(embed(ids[:, 4:]), embed(ids)[:, 4:])  # offset 0 would be wrong
+    rotary = make_model(positions="rotary").encoder.rotary
+    q = torch.randn(2, 2, 7, 8)
+    torch.testing.assert_close(rotary(q[:, :, 4:], 4), rotary(q)[:, :, 4:])
+    with pytest.raises(ValueError, match=r"max_len=128 for learned positions, got T=3 after offset=126"):
+        make_model(positions="learned").encoder.embed(ids[:, :3], position_offset=126)
+
+
+# ----------------------------------------------------------------------------- decoding
+def test_transformer_beam_search_with_beam_one_equals_greedy_and_wider_beams_score_no_worse():
+    model = make_model(seed=4)
+    src, _ = make_batch()
+    greedy = model.greedy(src, max_len=7, alignments=True)
+    one = model.beam_search(src, beam_size=1, max_len=7, alignments=True)
+    assert torch.equal(one.tokens, greedy.tokens)
+    torch.testing.assert_close(one.scores, greedy.scores)
+    torch.testing.assert_close(one.alignments, greedy.alignments)
+    wide = model.beam_search(src, beam_size=4, max_len=7, length_penalty=0.0)
+    finished = (wide.tokens == Vocab.eos_id).any(1) & (greedy.tokens == Vocab.eos_id).any(1)
+    assert (wide.scores[finished] >= greedy.scores[finished] - 1e-5).all()
+
+
+def test_transformer_alignments_in_greedy_equal_a_teacher_forced_pass_over_its_output():
+    model = make_model(seed=5)
+    src, _ = make_batch()
+    out = model.greedy(src, max_len=5, alignments=True)
+    tgt_in = torch.cat([torch.full((3, 1), Vocab.bos_id), out.tokens[:, :-1]], dim=1)
+    cross = model(src, tgt_in, need_weights=True).cross_attentions[-1].mean(1)  # (B, T, S)
+    live = (out.tokens != Vocab.pad_id)[..., None]
+    torch.testing.assert_close(out.alignments, cross * live, atol=1e-6, rtol=1e-5)
+
+
+def test_source_checked_once_per_forward(monkeypatch):
+    import coursekit.transformer.model as tm
+
+    calls = []
+    real = tm.check_source
+    monkeypatch.setattr(tm, "check_source", lambda *a, **k: calls.append(1) or real(*a, **k))
+    model = make_model()
+    src, tgt_in = make_batch()
+    model(src, tgt_in)
+    assert len(calls) == 1
+    model.greedy(src, max_len=3)
+    assert len(calls) == 2
+
+
+def test_model_rejects_target_ids_outside_the_vocabulary_and_empty_sources():
+    model = make_model()
+    src, tgt_in = make_batch()
+    with pytest.raises(ValueError, match=r"tgt_in ids must be in \[0, 10\), got values in \[1, 10\]"):
+        model(src, tgt_in.masked_fill(tgt_in == 5, 10))
+    empty = src.clone()
+    empty[2] = Vocab.pad_id
+    with pytest.raises(ValueError, match=r"src_lengths must be in \[1, S=6\].*empty"):
+        model(empty, tgt_in)
+    with pytest.raises(ValueError, match=r"max_len must be a positive int, got 0"):
+        model.greedy(src, max_len=0)
+    with pytest.raises(ValueError, match=r"beam_size must be a positive int, got 0"):
+        model.beam_search(src, beam_size=0)

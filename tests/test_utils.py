@@ -174,3 +174,49 @@ def test_get_device_sets_cpu_threads_and_rejects_bad_counts():
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="cpu_threads"):
             get_device("cpu", cpu_threads=bad)
+
+
+# ------------------------------------------------------------------ numbers, bools, ids, eval mode
+def test_check_int_and_real_accept_numpy_and_reject_strings_none_bools():
+    from coursekit.utils import check_bool, check_int, check_real
+
+    check_int("n", np.int64(3), min=1)
+    check_real("p", np.float32(0.5), low=0.0, high=1.0)
+    check_real("p", 1, low=0.0)
+    check_bool("b", np.bool_(True))
+    for bad, match in [("3", "n must be a positive int, got '3'"), (True, "got True"), (2.0, "got 2.0")]:
+        with pytest.raises(ValueError, match=match):
+            check_int("n", bad, min=1)
+    for bad, match in [("0.1", r"p must be a real number in \[0, 1\), got '0.1' \(str\)"),
+                       (None, r"got None \(NoneType\)"), (float("nan"), "got nan"), (1.0, r"p must be in \[0, 1\), got 1.0")]:
+        with pytest.raises(ValueError, match=match):
+            check_real("p", bad, low=0.0, high=1.0, high_open=True)
+    with pytest.raises(ValueError, match="b must be True or False, got 0"):
+        check_bool("b", 0)
+
+
+def test_check_ids_names_the_range_and_what_it_got():
+    from coursekit.utils import check_ids
+
+    check_ids("src ids", torch.tensor([[0, 4]]), 5)
+    check_ids("src ids", torch.zeros(0, 3, dtype=torch.long), 5)  # empty is fine
+    with pytest.raises(ValueError, match=r"src ids must be in \[0, 5\), got values in \[-1, 5\]"):
+        check_ids("src ids", torch.tensor([[-1, 5]]), 5)
+
+
+def test_eval_mode_restores_the_previous_mode_even_after_an_error():
+    from coursekit.utils import eval_mode
+
+    model = torch.nn.Sequential(torch.nn.Dropout(0.5))
+    with eval_mode(model) as m:
+        assert m is model and not model.training
+    assert model.training
+    model.eval()
+    with eval_mode(model):
+        pass
+    assert not model.training
+    model.train()
+    with pytest.raises(RuntimeError):
+        with eval_mode(model):
+            raise RuntimeError("boom")
+    assert model.training

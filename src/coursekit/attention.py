@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .utils import check_positive, check_tensor
+from .utils import check_ids, check_positive, check_real, check_tensor, plain_numbers
 
 __all__ = [
     "masked_softmax",
@@ -321,6 +321,14 @@ class SelfAttentionConfig:
     n_layers: int = 1  # paper: 6, each with an FFN
     dropout: float = 0.0  # paper: 0.1
 
+    def __post_init__(self):
+        plain_numbers(self)
+        for name in ("vocab_size", "max_len", "d_model", "n_heads", "n_layers"):
+            check_positive(name, getattr(self, name))
+        check_real("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model must be divisible by n_heads, got d_model={self.d_model}, n_heads={self.n_heads}")
+
 
 @dataclass(frozen=True)
 class SelfAttentionOutput:
@@ -339,8 +347,8 @@ class SelfAttentionModel(nn.Module):
 
     def __init__(self, cfg: SelfAttentionConfig = SelfAttentionConfig()):
         super().__init__()
-        for name in ("vocab_size", "max_len", "d_model", "n_heads", "n_layers"):
-            check_positive(name, getattr(cfg, name))
+        if not isinstance(cfg, SelfAttentionConfig):
+            raise ValueError(f"cfg must be a SelfAttentionConfig, got {type(cfg).__name__}")
         self.cfg = cfg
         self.tok = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.pos = nn.Embedding(cfg.max_len, cfg.d_model)
@@ -354,6 +362,7 @@ class SelfAttentionModel(nn.Module):
         B, T = check_tensor("ids", ids, shape=("B", "T"), dtype=torch.long).values()
         if T > self.cfg.max_len:
             raise ValueError(f"ids must have at most max_len={self.cfg.max_len} positions, got T={T}")
+        check_ids("ids", ids, self.cfg.vocab_size)
         x = self.tok(ids) + self.pos(torch.arange(T, device=ids.device))  # (B, T, D)
         attentions = []
         for layer in self.layers:

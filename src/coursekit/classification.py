@@ -40,7 +40,7 @@ from torch import nn
 from .attention import masked_softmax
 from .documents import DocBatch, DocumentData
 from .rnn import CELLS, BiRNN
-from .utils import check_choice, check_ids, check_positive, check_tensor, eval_mode
+from .utils import check_choice, check_ids, check_positive, check_tensor, eval_mode, plain_numbers
 
 __all__ = [
     "POOLINGS",
@@ -77,6 +77,7 @@ class ClassifierConfig:
     pooling: str = "attention"  # "attention" (HAN), "mean" or "max" at both levels
 
     def __post_init__(self):
+        plain_numbers(self)
         for name in ("vocab_size", "emb_dim", "hidden_size", "attn_dim"):
             check_positive(name, getattr(self, name))
         check_positive("n_classes", self.n_classes)

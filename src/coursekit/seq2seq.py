@@ -41,7 +41,7 @@ from .attention import masked_softmax
 from .data import Seq2SeqData, Vocab
 from .decoding import Decoded, beam_search, beam_step, check_source, greedy_search, sequence_loss, strip_special
 from .rnn import CELLS, BiRNN, reverse_within_length
-from .utils import check_bool, check_choice, check_ids, check_positive, check_real, check_tensor, eval_mode
+from .utils import check_bool, check_choice, check_ids, check_positive, check_real, check_tensor, eval_mode, plain_numbers
 
 __all__ = [
     "SCORES",
@@ -82,6 +82,7 @@ class Seq2SeqConfig:
     dropout: float = 0.0  # on the attentional state before the output layer
 
     def __post_init__(self):
+        plain_numbers(self)
         for name in ("src_vocab_size", "tgt_vocab_size", "emb_dim", "hidden_size", "attn_dim"):
             check_positive(name, getattr(self, name))
         if self.hidden_size % 2:

@@ -30,6 +30,7 @@ __all__ = [
     "check_bool",
     "check_ids",
     "eval_mode",
+    "plain_numbers",
 ]
 
 T = TypeVar("T")
@@ -177,6 +178,15 @@ def check_ids(name: str, ids: torch.Tensor, vocab_size: int) -> None:
         raise ValueError(
             f"{name} must be in [0, {vocab_size}), got values in [{int(ids.min())}, {int(ids.max())}]"
         )
+
+
+def plain_numbers(config: object) -> None:
+    """Turn NumPy scalars in a frozen dataclass's fields into Python ``int`` / ``float`` / ``bool``,
+    in place (call first thing in ``__post_init__``). torch's modules refuse ``np.int64`` sizes,
+    and a config prints and compares more plainly with Python numbers."""
+    for name, value in vars(config).items():
+        if isinstance(value, np.generic) and isinstance(value, (np.integer, np.floating, np.bool_)):
+            object.__setattr__(config, name, value.item())
 
 
 @contextmanager

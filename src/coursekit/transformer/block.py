@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..attention import MultiHeadAttention
-from ..utils import check_bool, check_choice, check_positive, check_real
+from ..utils import check_bool, check_choice, check_positive, check_real, plain_numbers
 from .ffn import FFNS, FeedForward, ffn_parameters
 from .norms import NORMS, make_norm, norm_parameters
 
@@ -58,6 +58,7 @@ class BlockConfig:
     dropout: float = 0.0  # paper base: 0.1
 
     def __post_init__(self):
+        plain_numbers(self)
         for name in ("d_model", "n_heads", "d_ff"):
             check_positive(name, getattr(self, name))
         check_choice("ffn", self.ffn, FFNS)

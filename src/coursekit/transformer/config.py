@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from ..utils import check_bool, check_choice, check_positive
+from ..utils import check_bool, check_choice, check_positive, plain_numbers
 from .block import BlockConfig, block_parameters
 from .ffn import matched_d_ff
 from .norms import norm_parameters
@@ -56,6 +56,7 @@ class TransformerConfig:
     tie_output: bool = True  # paper: True, the decoder's embedding is the pre-softmax weight
 
     def __post_init__(self):
+        plain_numbers(self)
         for name in ("src_vocab_size", "tgt_vocab_size", "n_layers", "max_len"):
             check_positive(name, getattr(self, name))
         _ = self.block  # validates d_model, n_heads, d_ff, ffn, norm, norm_first, bias, norm_eps, dropout
