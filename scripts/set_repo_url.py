@@ -5,13 +5,17 @@
 source of truth. The same URL appears in:
 
 - ``pyproject.toml``: ``[project.urls] Repository``;
-- every chapter's setup cell: ``%pip install -q "coursekit @ git+URL@BRANCH"``
-  (what Colab installs);
+- every chapter's setup cell: ``%pip install "coursekit @ git+URL@vVERSION"``
+  (what Colab installs), where ``vVERSION`` is the release tag ``v`` +
+  ``coursekit.__version__`` (``src/coursekit/__init__.py``), so a learner gets
+  the release the notebook was written for, not whatever ``main`` holds today;
 - Colab links written into notebooks or pages
   (``https://colab.research.google.com/github/OWNER/REPO/blob/BRANCH/...``);
   the launch buttons themselves are built from ``_config.yml``.
 
-Usage, when the course is published somewhere new::
+Usage, when the course is published somewhere new, and after bumping
+``__version__`` for a release (then tag that commit ``vVERSION``; see the
+README's publishing checklist)::
 
     python scripts/set_repo_url.py https://github.com/NEW-OWNER/NEW-REPO [--branch main]
 
@@ -32,7 +36,7 @@ COLAB = "https://colab.research.google.com"
 
 GITHUB_RE = re.compile(r"^https://github\.com/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+?)(?:\.git)?/?$")
 # The install line of a setup cell, e.g.
-#   %pip install -q "coursekit @ git+https://github.com/OWNER/REPO@main"
+#   %pip install "coursekit @ git+https://github.com/OWNER/REPO@v0.1.0"
 INSTALL_RE = re.compile(r"^(?P<indent>[ \t]*)[%!]pip install (?P<args>.*)$", re.M)
 GIT_REQ_RE = re.compile(
     r"coursekit\s*@\s*git\+(?P<url>https://[^\s\"'@]+?)(?:\.git)?@(?P<ref>[A-Za-z0-9_./-]+)"
@@ -40,6 +44,7 @@ GIT_REQ_RE = re.compile(
 CONFIG_URL_RE = re.compile(r"^(?P<key>repository:\s*\n(?:[ \t]+.*\n)*?[ \t]+url:[ \t]*)(?P<url>\S+)", re.M)
 CONFIG_BRANCH_RE = re.compile(r"^(?P<key>repository:\s*\n(?:[ \t]+.*\n)*?[ \t]+branch:[ \t]*)(?P<branch>\S+)", re.M)
 PYPROJECT_RE = re.compile(r'^(?P<key>Repository\s*=\s*")(?P<url>[^"]+)(?P<end>")', re.M)
+VERSION_RE = re.compile(r'^__version__\s*=\s*["\'](?P<version>[^"\']+)["\']', re.M)
 
 
 def normalise(url: str) -> str:
@@ -62,6 +67,19 @@ def pyproject_url(root: Path = ROOT) -> str:
     import tomllib
 
     return tomllib.loads((root / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+
+
+def package_version(root: Path = ROOT) -> str:
+    """``coursekit.__version__``, read from the source (nothing is imported)."""
+    m = VERSION_RE.search((root / "src" / "coursekit" / "__init__.py").read_text())
+    if not m:
+        raise SystemExit(f"{root}/src/coursekit/__init__.py: no __version__ = \"...\"")
+    return m["version"]
+
+
+def release_tag(root: Path = ROOT) -> str:
+    """The git tag the chapters install coursekit from: ``v`` + ``coursekit.__version__``."""
+    return "v" + package_version(root)
 
 
 def chapter_notebooks(root: Path = ROOT) -> list[Path]:
@@ -116,7 +134,8 @@ def colab_prefix(url: str, branch: str) -> str:
 
 
 def rewrite(root: Path, new_url: str, new_branch: str | None = None) -> list[Path]:
-    """Point every file at ``new_url`` (and ``new_branch``); return the files changed."""
+    """Point every file at ``new_url`` (and ``new_branch``), and every install line at the
+    release tag; return the files changed."""
     new_url = normalise(new_url)
     old_url, old_branch = config_repo(root)
     old_url = normalise(old_url)
@@ -151,10 +170,12 @@ def rewrite(root: Path, new_url: str, new_branch: str | None = None) -> list[Pat
         save(pyproject, text)
 
     # Notebooks and pages: plain text replacement (keeps the JSON formatting).
-    # The setup cell's git requirement is rewritten whatever URL it held, so a
-    # notebook that had drifted is brought back in line.
+    # The setup cell's git requirement is rewritten whatever URL and ref it held, so a
+    # notebook that had drifted (or an older release's tag) is brought back in line.
+    tag = release_tag(root)
+
     def fix_git(m: re.Match) -> str:
-        return m.group(0).replace(f"git+{m['url']}", f"git+{new_url}", 1).replace(f"@{m['ref']}", f"@{branch}")
+        return m.group(0).replace(f"git+{m['url']}", f"git+{new_url}", 1).replace(f"@{m['ref']}", f"@{tag}")
 
     for path in chapter_notebooks(root) + sorted((root / "book").glob("*.md")) + [root / "README.md"]:
         if not path.is_file():
@@ -169,7 +190,7 @@ def rewrite(root: Path, new_url: str, new_branch: str | None = None) -> list[Pat
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Set the course's repository URL everywhere.")
     ap.add_argument("url", help="https://github.com/OWNER/REPO")
-    ap.add_argument("--branch", help="branch for Colab links and the install line (default: keep)")
+    ap.add_argument("--branch", help="branch for the Colab links (default: keep); the install line uses the tag")
     ap.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     try:
@@ -179,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     url, branch = config_repo(args.root)
     for path in changed:
         print(f"updated {path.relative_to(args.root)}")
-    print(f"repository: {url} (branch {branch}); {len(changed)} file(s) changed")
+    print(f"repository: {url} (branch {branch}, install tag {release_tag(args.root)}); {len(changed)} file(s) changed")
     return 0
 
 

@@ -20,8 +20,10 @@ import yaml
 from coursekit.exercises import NOT_YET, PASSED
 
 REPO = Path(__file__).resolve().parent.parent
+# The Colab-only install (tests/test_repo_url.py checks the URL and the release tag).
 COLAB_INSTALL = re.compile(
-    r'if "google\.colab" in sys\.modules:\n\s+%pip install -q "coursekit @ git\+(?P<url>\S+)@main"'
+    r'^if "google\.colab" in sys\.modules:.*\n(?:(?:[ \t]+.*)?\n)*?[ \t]+%pip install "coursekit @ git\+(?P<url>\S+)@v[\w.]+"',
+    re.M,
 )
 REQUIRED_HEADINGS = ["Learning objectives", "Prerequisites", "Runtime", "Reproduction", "Summary", "Further reading"]
 # coursekit.viz functions whose charts stay interactive in the static book

@@ -1,5 +1,6 @@
 """One repository URL: _config.yml is the source of truth, and pyproject.toml,
-every chapter's Colab install line and the Colab links agree with it.
+every chapter's Colab install line and the Colab links agree with it. The
+install line names the release tag, ``v`` + ``coursekit.__version__``.
 ``scripts/set_repo_url.py NEW_URL`` rewrites them all."""
 
 from __future__ import annotations
@@ -38,13 +39,15 @@ def inconsistencies(root: Path) -> list[str]:
     if sru.normalise(sru.pyproject_url(root)) != url:
         problems.append(f"pyproject.toml [project.urls] Repository = {sru.pyproject_url(root)}, _config.yml says {url}")
     colab_prefix = sru.colab_prefix(url, branch)
+    tag = sru.release_tag(root)
     for nb in sru.chapter_notebooks(root):
         lines = sru.install_lines(nb)
         if not lines:
-            problems.append(f"{nb.name}: no `%pip install \"coursekit @ git+URL@BRANCH\"` line in the setup cell")
+            problems.append(f"{nb.name}: no `%pip install \"coursekit @ git+URL@TAG\"` line in the setup cell")
         for ln in lines:
-            if ln["url"] != url or ln["ref"] != branch:
-                problems.append(f"{nb.name}: installs from {ln['url']}@{ln['ref']}, _config.yml says {url}@{branch}")
+            if ln["url"] != url or ln["ref"] != tag:
+                problems.append(f"{nb.name}: installs from {ln['url']}@{ln['ref']}, expected {url}@{tag} "
+                                f"(_config.yml's URL, the tag of coursekit {tag[1:]})")
         text = nb.read_text()
         for link in re.findall(r"https://colab\.research\.google\.com/github/[^\s\"')\]]+", text):
             if not link.startswith(colab_prefix):
@@ -77,6 +80,17 @@ def test_every_url_agrees_with_config():
     assert not problems, "fix with `python scripts/set_repo_url.py URL`:\n" + "\n".join(problems)
 
 
+def test_install_line_names_the_release_tag():
+    """Colab installs the tagged release the notebooks were written for, not ``main``."""
+    import coursekit
+
+    assert sru.package_version(REPO) == coursekit.__version__
+    refs = {nb.name: [ln["ref"] for ln in sru.install_lines(nb)] for nb in sru.chapter_notebooks(REPO)}
+    assert refs and all(r == ["v" + coursekit.__version__] for r in refs.values()), (
+        f"the setup cells should install coursekit @ v{coursekit.__version__}, found {refs}; "
+        "fix with `python scripts/set_repo_url.py URL`")
+
+
 def test_install_lines_are_identical_across_chapters():
     lines = {nb.name: [ln["line"] for ln in sru.install_lines(nb)] for nb in sru.chapter_notebooks(REPO)}
     distinct = {tuple(v) for v in lines.values()}
@@ -84,8 +98,9 @@ def test_install_lines_are_identical_across_chapters():
 
 
 def _copy_course(dst: Path) -> Path:
-    for name in ("_config.yml", "pyproject.toml", "README.md"):
+    for name in ("_config.yml", "pyproject.toml", "README.md", "src/coursekit/__init__.py"):
         if (REPO / name).is_file():
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(REPO / name, dst / name)
     (dst / "chapters").mkdir()
     for nb in sru.chapter_notebooks(REPO):
@@ -112,7 +127,7 @@ def test_set_repo_url_rewrites_everything(tmp_path: Path):
     for nb in sru.chapter_notebooks(root):
         json.loads(nb.read_text())  # still valid JSON
         lines = sru.install_lines(nb)
-        assert lines and all(f"git+{new}@published" in ln["line"] for ln in lines), lines
+        assert lines and all(f"git+{new}@v{sru.package_version(REPO)}" in ln["line"] for ln in lines), lines
     # Only the URL and branch changed: same number of lines in every file, and
     # the comments of _config.yml survive.
     for path, old in before.items():
@@ -136,10 +151,25 @@ def test_set_repo_url_rejects_non_github_urls(tmp_path: Path):
     assert (root / "_config.yml").read_text() == (REPO / "_config.yml").read_text()
 
 
+def test_set_repo_url_moves_the_install_lines_to_a_new_release(tmp_path: Path):
+    root = _copy_course(tmp_path)
+    init = root / "src" / "coursekit" / "__init__.py"
+    init.write_text(init.read_text().replace(f'"{sru.package_version(root)}"', '"9.8.7"'))
+    url, _ = sru.config_repo(root)
+    res = subprocess.run([sys.executable, str(REPO / "scripts" / "set_repo_url.py"), url, "--root", str(root)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "install tag v9.8.7" in res.stdout
+    for nb in sru.chapter_notebooks(root):
+        assert [ln["ref"] for ln in sru.install_lines(nb)] == ["v9.8.7"], nb.name
+    assert not inconsistencies(root), inconsistencies(root)
+
+
 @pytest.mark.parametrize(
     "line, url, ref",
     [
         ('%pip install -q "coursekit @ git+https://github.com/a/b@main"', "https://github.com/a/b", "main"),
+        ('%pip install "coursekit @ git+https://github.com/a/b@v0.1.0"', "https://github.com/a/b", "v0.1.0"),
         ("!pip install 'coursekit @ git+https://github.com/a/b.git@v1.2'", "https://github.com/a/b", "v1.2"),
     ],
 )
