@@ -36,6 +36,7 @@ from .utils import check_ids, check_int, check_positive, check_real, check_tenso
 __all__ = [
     "Decoded",
     "StepFn",
+    "Decodable",
     "beam_step",
     "greedy_search",
     "beam_search",
@@ -190,6 +191,49 @@ def beam_search(
     out_tokens = tokens[idx, best]
     out_aligns = None if aligns is None else aligns[idx, best] * (out_tokens != pad_id)[..., None]
     return Decoded(out_tokens, out_aligns, scores[idx, best])
+
+
+class Decodable:
+    """Greedy and beam search for an encoder-decoder module (a mixin for ``nn.Module`` subclasses).
+
+    The model provides ``_decoder(src, src_lengths, *, repeat=1, **options)``, which checks
+    and encodes the source once, repeats each row ``repeat`` times (beam search), and returns
+    ``(step, state)``; and ``_reorder(state, rows)``. ``**options`` are the model's own (the
+    Transformer's ``alignments``). ``max_len`` defaults to 2 S + 5 output tokens.
+    """
+
+    @staticmethod
+    def _max_len(src: torch.Tensor, max_len: int | None) -> int:
+        max_len = 2 * src.shape[-1] + 5 if max_len is None else max_len
+        check_positive("max_len", max_len)
+        return max_len
+
+    @torch.no_grad()
+    def greedy(self, src: torch.Tensor, src_lengths: torch.Tensor | None = None, max_len: int | None = None, **options) -> Decoded:
+        """Pick the most likely token at every step until every sequence has emitted eos
+        (:func:`greedy_search`). src (B, S) long; src_lengths (B,) long or None (from the padding)."""
+        step, state = self._decoder(src, src_lengths, **options)  # checks src first
+        max_len = self._max_len(src, max_len)
+        return greedy_search(step, state, src.shape[0], max_len, device=src.device)
+
+    @torch.no_grad()
+    def beam_search(
+        self,
+        src: torch.Tensor,
+        src_lengths: torch.Tensor | None = None,
+        beam_size: int = 4,
+        max_len: int | None = None,
+        length_penalty: float = 1.0,
+        **options,
+    ) -> Decoded:
+        """Keep the ``beam_size`` best partial outputs at every step, all sequences in parallel
+        (:func:`beam_search`). With ``beam_size=1`` this is :meth:`greedy`."""
+        check_positive("beam_size", beam_size)
+        step, state = self._decoder(src, src_lengths, repeat=beam_size, **options)  # checks src first
+        max_len = self._max_len(src, max_len)
+        return beam_search(
+            step, state, self._reorder, src.shape[0], beam_size, max_len, length_penalty=length_penalty, device=src.device
+        )
 
 
 def sequence_loss(

@@ -39,7 +39,7 @@ from torch import nn
 
 from .attention import masked_softmax
 from .data import Seq2SeqData, Vocab
-from .decoding import Decoded, beam_search, beam_step, check_source, greedy_search, sequence_loss, strip_special
+from .decoding import Decodable, Decoded, beam_step, check_source, sequence_loss, strip_special
 from .rnn import CELLS, BiRNN, reverse_within_length
 from .utils import check_bool, check_choice, check_ids, check_positive, check_real, check_tensor, eval_mode, plain_numbers
 
@@ -234,12 +234,13 @@ def _map_state(state, fn):
     return tuple(fn(x) for x in state) if isinstance(state, tuple) else fn(state)
 
 
-class Seq2Seq(nn.Module):
+class Seq2Seq(Decodable, nn.Module):
     """Encoder-decoder with an optional attention mechanism.
 
     ``model(src, tgt_in)`` runs the decoder under teacher forcing and returns
-    :class:`Seq2SeqOutput`. :meth:`greedy` and :meth:`beam_search` decode
-    without targets and return :class:`Decoded` with the alignments.
+    :class:`Seq2SeqOutput`. :meth:`greedy` and :meth:`beam_search`
+    (:class:`coursekit.decoding.Decodable`) decode without targets and return
+    :class:`Decoded` with the alignments.
 
     Every output position t is computed the same way in both wirings:
     ``h~_t = tanh(W_c [h_t; c_t])``, ``logits_t = W_o h~_t``, where ``c_t`` is the
@@ -348,12 +349,10 @@ class Seq2Seq(nn.Module):
         return Seq2SeqOutput(torch.stack(logits, dim=1), alignments)
 
     # ----------------------------------------------------------------- decoding
-    def _decoder(self, src, src_lengths, max_len, repeat: int = 1):
+    def _decoder(self, src, src_lengths, *, repeat: int = 1):
         """Encode once, repeat each row ``repeat`` times (beam search), and return the
-        step function :mod:`coursekit.decoding` drives, the initial state and max_len."""
-        dims, src_lengths = check_source(src, src_lengths, self.cfg.src_vocab_size)
-        max_len = 2 * dims["S"] + 5 if max_len is None else max_len
-        check_positive("max_len", max_len)
+        step function :class:`coursekit.decoding.Decodable` drives and the initial state."""
+        _, src_lengths = check_source(src, src_lengths, self.cfg.src_vocab_size)
         memory, summary, state, src_lengths = self._encode(src, src_lengths)
         if repeat > 1:
             memory, summary, src_lengths = (x.repeat_interleave(repeat, dim=0) for x in (memory, summary, src_lengths))
@@ -362,39 +361,14 @@ class Seq2Seq(nn.Module):
         def step(y, state, t):
             return self.step(y, state, memory, summary, src_lengths, t)
 
-        return step, state, max_len
+        return step, state
 
     @property
     def _batch_dim(self) -> int:
         return 1 if self.cfg.decoder == "luong" else 0  # nn.GRU's state is (1, B, H); GRUCell's (B, H)
 
-    @torch.no_grad()
-    def greedy(self, src: torch.Tensor, src_lengths: torch.Tensor | None = None, max_len: int | None = None) -> Decoded:
-        """Pick the most likely token at every step until every sequence has emitted eos
-        (:func:`coursekit.decoding.greedy_search`)."""
-        step, state, max_len = self._decoder(src, src_lengths, max_len)
-        return greedy_search(step, state, src.shape[0], max_len, device=src.device)
-
-    @torch.no_grad()
-    def beam_search(
-        self,
-        src: torch.Tensor,
-        src_lengths: torch.Tensor | None = None,
-        beam_size: int = 4,
-        max_len: int | None = None,
-        length_penalty: float = 1.0,
-    ) -> Decoded:
-        """Keep the ``beam_size`` best partial outputs at every step, all sequences in parallel
-        (:func:`coursekit.decoding.beam_search`). With ``beam_size=1`` this is :meth:`greedy`."""
-        check_positive("beam_size", beam_size)
-        step, state, max_len = self._decoder(src, src_lengths, max_len, repeat=beam_size)
-
-        def reorder(state, rows):
-            return _map_state(state, lambda x: x.index_select(self._batch_dim, rows))
-
-        return beam_search(
-            step, state, reorder, src.shape[0], beam_size, max_len, length_penalty=length_penalty, device=src.device
-        )
+    def _reorder(self, state, rows):
+        return _map_state(state, lambda x: x.index_select(self._batch_dim, rows))
 
 
 @torch.no_grad()

@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 from ..data import Vocab
-from ..decoding import Decoded, beam_search, check_source, greedy_search
-from ..utils import check_ids, check_positive, check_tensor
+from ..decoding import Decodable, check_source
+from ..utils import check_ids, check_tensor
 from .config import TransformerConfig
 from .stack import Embeddings, Stack, StackOutput
 
@@ -42,12 +42,14 @@ class TransformerOutput:
     cross_attentions: tuple[torch.Tensor, ...] | None = None
 
 
-class Transformer(nn.Module):
+class Transformer(Decodable, nn.Module):
     """The encoder-decoder Transformer (Vaswani et al. 2017, Fig. 1).
 
     ``model(src, tgt_in)`` runs teacher-forced and returns :class:`TransformerOutput`;
-    :meth:`greedy` and :meth:`beam_search` decode without targets and return
-    :class:`coursekit.decoding.Decoded`. Every decoder position is computed at once in
+    :meth:`greedy` and :meth:`beam_search` (:class:`coursekit.decoding.Decodable`) decode
+    without targets and return :class:`coursekit.decoding.Decoded`; with ``alignments=True``
+    its ``alignments`` are the last decoder layer's cross-attention, averaged over heads,
+    (B, T, S), zero after eos. Every decoder position is computed at once in
     training: the causal mask, not a loop, keeps step t from seeing steps after t.
     """
 
@@ -116,17 +118,15 @@ class Transformer(nn.Module):
         return self.decode(tgt_in, memory, src_mask, need_weights=need_weights)
 
     # ----------------------------------------------------------------- decoding
-    def _decoder(self, src, src_lengths, max_len, *, repeat: int = 1, alignments: bool = False):
+    def _decoder(self, src, src_lengths, *, repeat: int = 1, alignments: bool = False):
         """Encode once, repeat each row ``repeat`` times (beam search), and return the step
-        function :mod:`coursekit.decoding` drives, its initial state (the empty prefix) and max_len.
+        function :class:`coursekit.decoding.Decodable` drives and its initial state (the empty prefix).
 
         The decoder re-reads its whole prefix at each step (no key/value cache: Chapter 6 adds
         one). With ``alignments`` a step also returns the last layer's cross-attention at the
         new position, averaged over heads, (N, S).
         """
-        dims, src_mask = self._source(src, src_lengths)
-        max_len = 2 * dims["S"] + 5 if max_len is None else max_len
-        check_positive("max_len", max_len)
+        _, src_mask = self._source(src, src_lengths)
         memory = self._encode(src, src_mask)
         if repeat > 1:
             memory, src_mask = memory.repeat_interleave(repeat, dim=0), src_mask.repeat_interleave(repeat, dim=0)
@@ -139,42 +139,10 @@ class Transformer(nn.Module):
             return logits, prefix, weights
 
         empty = torch.zeros(memory.shape[0], 0, dtype=torch.long, device=src.device)
-        return step, empty, max_len
+        return step, empty
 
-    @torch.no_grad()
-    def greedy(
-        self,
-        src: torch.Tensor,
-        src_lengths: torch.Tensor | None = None,
-        max_len: int | None = None,
-        *,
-        alignments: bool = False,
-    ) -> Decoded:
-        """Most likely token at every step, until every sequence has emitted eos
-        (:func:`coursekit.decoding.greedy_search`). ``alignments=True`` returns the last decoder
-        layer's cross-attention, averaged over heads, as (B, T, S), zero after eos."""
-        step, state, max_len = self._decoder(src, src_lengths, max_len, alignments=alignments)
-        return greedy_search(step, state, src.shape[0], max_len, device=src.device)
-
-    @torch.no_grad()
-    def beam_search(
-        self,
-        src: torch.Tensor,
-        src_lengths: torch.Tensor | None = None,
-        beam_size: int = 4,
-        max_len: int | None = None,
-        length_penalty: float = 1.0,
-        *,
-        alignments: bool = False,
-    ) -> Decoded:
-        """Keep the ``beam_size`` best partial outputs at every step (:func:`coursekit.decoding.beam_search`).
-        With ``beam_size=1`` this is :meth:`greedy`."""
-        check_positive("beam_size", beam_size)
-        step, state, max_len = self._decoder(src, src_lengths, max_len, repeat=beam_size, alignments=alignments)
-        return beam_search(
-            step, state, lambda prefix, rows: prefix.index_select(0, rows), src.shape[0], beam_size, max_len,
-            length_penalty=length_penalty, device=src.device,
-        )
+    def _reorder(self, prefix, rows):
+        return prefix.index_select(0, rows)
 
     @torch.no_grad()
     def load_torch_transformer(self, reference: nn.Transformer) -> "Transformer":
