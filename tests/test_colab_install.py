@@ -1,19 +1,30 @@
-"""Installing coursekit the way a chapter's setup cell does in Colab keeps the
-torch that is already there.
+"""Installing coursekit the way a chapter's setup cell does in Colab changes none
+of the packages Colab preinstalls.
 
-A fresh virtual environment gets ``torch==2.13.0`` first (Colab ships with
-torch). Then the exact ``%pip install ...`` line of chapter 1's setup cell runs
-in it, with the git URL replaced by this checkout (the files a commit of it
-would hold). Afterwards ``pip check`` passes, torch is the same version with
-byte-identical files (its RECORD), and ``import coursekit`` works from the
-installed copy. Uses pip's cache; about a minute when the cache is warm.
+- ``test_colab_setup_cell_changes_no_preinstalled_package``: a faithful Colab.
+  ``tests/data/colab_pip_freeze.txt`` is Colab's pip freeze; a fresh virtual
+  environment gets one metadata-only ``NAME-VERSION.dist-info`` per line, so pip
+  sees Colab's packages without any of them being installed (well under a
+  second). The setup cell's exact ``%pip install`` arguments, with the git
+  requirement pointed at a wheel of this checkout, then run as ``pip install
+  --dry-run --report`` for Python 3.13 (Colab's). Any preinstalled package that
+  would be upgraded or downgraded fails the test: ``ipywidgets>=8.0`` did that
+  (7.7.1 -> 8.x), and Colab's front end then shows no widgets and no tqdm bars.
+  New packages (bertviz, boto3, ...) are fine. About 5 s with pip's cache warm.
+- ``test_colab_setup_cell_install_keeps_torch``: a real install on top of
+  ``torch==2.13.0`` (CI's; Colab ships with torch). Afterwards ``pip check``
+  passes, torch is the same version with byte-identical files (its RECORD), and
+  ``import coursekit`` works from the installed copy. About a minute when pip's
+  cache is warm.
+
+The helpers live in ``scripts/colab_env.py`` (``python scripts/colab_env.py
+dry-run`` prints what an install of this checkout would change).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import shlex
 import shutil
 import subprocess
@@ -28,17 +39,40 @@ TORCH = "torch==2.13.0"  # the version CI pins (Makefile); Colab has its own
 pytestmark = pytest.mark.slow
 
 
-def _sru():
-    spec = importlib.util.spec_from_file_location("set_repo_url", REPO / "scripts" / "set_repo_url.py")
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
+def _sru():
+    return _script("set_repo_url")
+
+
+def _setup_cell_install(nb: Path) -> dict:
+    """The one Colab-only ``%pip install "coursekit @ git+..."`` line of a chapter's setup cell."""
+    lines = _sru().install_lines(nb)
+    assert len(lines) == 1, f"expected one `%pip install \"coursekit @ git+...\"` line in the setup cell, found {lines}"
+    line = lines[0]
+    # It must only run in Colab: locally the notebook uses the installed package.
+    assert "colab" in line["guard"].lower() and line["guard"].startswith("if "), (
+        f"the install line should sit under an `if \"google.colab\" in sys.modules:` guard, found {line['guard']!r}"
+    )
+    return line
+
+
+def _pointed_at(line: dict, target: str) -> list[str]:
+    """The install line's pip arguments with its git requirement replaced by ``target``."""
+    git_req = f"git+{line['url']}@{line['ref']}"
+    args = shlex.split(line["args"])
+    local = [a.replace(git_req, target) for a in args]
+    assert local != args, f"could not find {git_req} in {args}"
+    return local
+
+
 def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PIP_CONSTRAINT", "PIP_REQUIRE_VIRTUALENV"}}
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, **kw)
+    return subprocess.run(cmd, capture_output=True, text=True, env=_script("colab_env").clean_env(), **kw)
 
 
 def _checkout_snapshot(dst: Path) -> Path:
@@ -72,25 +106,30 @@ def _torch_fingerprint(py: Path) -> tuple[str, str]:
     return version, record
 
 
-def test_colab_setup_cell_install_keeps_torch(tmp_path: Path):
-    sru = _sru()
+def test_colab_setup_cell_changes_no_preinstalled_package(tmp_path: Path):
+    colab = _script("colab_env")
     nb = REPO / "chapters" / "01_seq2seq.ipynb"
-    if not nb.is_file():
-        pytest.skip("chapters/01_seq2seq.ipynb does not exist yet")
-    lines = sru.install_lines(nb)
-    assert len(lines) == 1, f"expected one `%pip install \"coursekit @ git+...\"` line in the setup cell, found {lines}"
-    line = lines[0]
-    # It must only run in Colab: locally the notebook uses the installed package.
-    assert "colab" in line["guard"].lower() and line["guard"].startswith("if "), (
-        f"the install line should sit under an `if \"google.colab\" in sys.modules:` guard, found {line['guard']!r}"
+    line = _setup_cell_install(nb)
+    quiet = [a for a in shlex.split(line["args"]) if a in ("-q", "--quiet", "-qq", "-qqq")]
+    assert not quiet, f"{nb.name}: `%pip install {' '.join(quiet)}` hides pip's output and Colab's restart prompt"
+
+    wheel = colab.build_wheel(_checkout_snapshot(tmp_path / "checkout"), tmp_path / "dist")
+    changed, new = colab.colab_dry_run(_pointed_at(line, wheel.as_uri()), tmp_path)
+    assert any(name == "coursekit" for name, _ in new), new
+    assert not changed, (
+        "the setup cell's install would replace packages Colab preinstalls (tests/data/colab_pip_freeze.txt): "
+        + ", ".join(f"{name} {old} -> {v}" for name, old, v in changed)
+        + ". Lower the bound in pyproject.toml to one Colab's version meets (or make the dependency optional)."
     )
+
+
+def test_colab_setup_cell_install_keeps_torch(tmp_path: Path):
+    nb = REPO / "chapters" / "01_seq2seq.ipynb"
+    line = _setup_cell_install(nb)
 
     # The pip command, as the cell runs it, pointed at this checkout.
     checkout = _checkout_snapshot(tmp_path / "checkout")
-    git_req = f"git+{line['url']}@{line['ref']}"
-    args = shlex.split(line["args"])
-    local = [a.replace(git_req, checkout.as_uri()) for a in args]
-    assert local != args, f"could not find {git_req} in {args}"
+    local = _pointed_at(line, checkout.as_uri())
 
     venv = tmp_path / "venv"
     res = _run([sys.executable, "-m", "venv", str(venv)])
