@@ -3,6 +3,7 @@ rejects the stub, and rejects each plausible wrong answer with that mistake's hi
 The framework never raises, escapes HTML, and leaves the global RNG alone."""
 
 import time
+from collections import namedtuple
 
 import pytest
 import torch
@@ -84,6 +85,28 @@ def test_decoder_io_accepts_a_solution():
 
 def test_decoder_io_rejects_the_stub():
     assert_not_yet(check_decoder_io(stub_decoder_io), "haven't implemented `stub_decoder_io`", "NotImplementedError")
+
+
+DecoderIO = namedtuple("DecoderIO", "tgt_in tgt_out")
+
+
+def decoder_io_namedtuple(targets):
+    return DecoderIO(*good_decoder_io(targets))
+
+
+def decoder_io_list(targets):
+    return list(good_decoder_io(targets))
+
+
+def decoder_io_padded_rows(targets):
+    from coursekit.data import pad_sequences
+
+    return pad_sequences([[1, *t] for t in targets]), pad_sequences([[*t, 2] for t in targets])
+
+
+@pytest.mark.parametrize("good", [decoder_io_namedtuple, decoder_io_list, decoder_io_padded_rows])
+def test_decoder_io_accepts_other_correct_formulations(good):
+    assert_passed(check_decoder_io(good))
 
 
 @pytest.mark.parametrize(
@@ -198,6 +221,47 @@ def test_masked_loss_accepts_a_solution():
 
 def test_masked_loss_rejects_the_stub():
     assert_not_yet(check_masked_loss(stub_masked_loss), "haven't implemented `stub_masked_loss`")
+
+
+def masked_loss_nll(logits, targets, pad_id=0):
+    V = logits.shape[-1]
+    logp = torch.nn.functional.log_softmax(logits, dim=-1)
+    return torch.nn.functional.nll_loss(logp.reshape(-1, V), targets.reshape(-1), ignore_index=pad_id)
+
+
+def masked_loss_float64(logits, targets, pad_id=0):
+    return good_masked_loss(logits.double(), targets, pad_id)  # "a scalar" asks for no dtype
+
+
+def masked_loss_boolean_index(logits, targets, pad_id=0):
+    real = targets != pad_id
+    return _nll(logits, targets)[real].mean()
+
+
+@pytest.mark.parametrize("good", [masked_loss_nll, masked_loss_float64, masked_loss_boolean_index])
+def test_masked_loss_accepts_other_correct_formulations(good):
+    assert_passed(check_masked_loss(good))
+
+
+# Chapter 1 has imported `torch` but not `torch.nn.functional as F` when its loss exercise comes.
+ALL_LOSS_MISTAKES = [
+    loss_with_padding, loss_sum, loss_mean_of_means, loss_probabilities, loss_forgot_log_softmax,
+    loss_softmax_into_cross_entropy, loss_per_token, loss_per_sequence, loss_item, loss_pad_is_always_zero,
+    lambda logits, targets, pad_id=0: good_masked_loss(logits, targets, pad_id) + 1,  # the value hint
+]
+
+
+@pytest.mark.parametrize("wrong", ALL_LOSS_MISTAKES)
+def test_masked_loss_hints_use_only_names_chapter_1_has(wrong):
+    text = repr(check_masked_loss(wrong))
+    assert "`F." not in text and " F." not in text, text
+
+
+def test_masked_loss_hint_for_an_unimported_f_says_how_to_import_it():
+    def my_masked_loss(logits, targets, pad_id=0):
+        return F_not_imported.cross_entropy(logits.transpose(1, 2), targets, ignore_index=pad_id)  # noqa: F821
+
+    assert_not_yet(check_masked_loss(my_masked_loss), "NameError", "`F_not_imported` is not defined")
 
 
 @pytest.mark.parametrize(
@@ -330,6 +394,24 @@ def test_beam_step_rejects_the_stub():
     assert_not_yet(check_beam_step(stub_beam_step), "haven't implemented `stub_beam_step`")
 
 
+BeamStep = namedtuple("BeamStep", "new_scores parents tokens")
+
+
+def beam_step_namedtuple(scores, logp, beam_size):
+    return BeamStep(*good_beam_step(scores, logp, beam_size))
+
+
+def beam_step_return_types(scores, logp, beam_size):
+    V = logp.shape[-1]
+    top = (scores[..., None] + logp).flatten(1).topk(beam_size)  # a torch.return_types.topk
+    return top.values, top.indices // V, top.indices % V
+
+
+@pytest.mark.parametrize("good", [beam_step_namedtuple, beam_step_return_types])
+def test_beam_step_accepts_other_correct_formulations(good):
+    assert_passed(check_beam_step(good))
+
+
 @pytest.mark.parametrize(
     "wrong, phrase",
     [
@@ -405,6 +487,24 @@ def test_additive_score_accepts_a_solution():
 
 def test_additive_score_rejects_the_stub():
     assert_not_yet(check_additive_score(stub_additive_score), "haven't implemented `stub_additive_score`")
+
+
+def additive_score_float64(query, keys, W_q, W_k, v):
+    return good_additive_score(*(x.double() for x in (query, keys, W_q, W_k, v)))
+
+
+def additive_score_loop(query, keys, W_q, W_k, v):
+    B, S, _ = keys.shape
+    out = torch.zeros(B, S)
+    for b in range(B):
+        for s in range(S):
+            out[b, s] = v @ torch.tanh(W_q @ query[b] + W_k @ keys[b, s])
+    return out
+
+
+@pytest.mark.parametrize("good", [additive_score_float64, additive_score_loop])
+def test_additive_score_accepts_other_correct_formulations(good):
+    assert_passed(check_additive_score(good))
 
 
 @pytest.mark.parametrize(
@@ -486,6 +586,14 @@ def test_masked_softmax_accepts_a_solution():
 
 def test_masked_softmax_rejects_the_stub():
     assert_not_yet(check_masked_softmax(stub_masked_softmax), "haven't implemented `stub_masked_softmax`")
+
+
+def masked_softmax_nan_to_num(scores, mask):
+    return torch.softmax(scores.masked_fill(~mask, NEG_INF), dim=-1).nan_to_num(0.0)
+
+
+def test_masked_softmax_accepts_other_correct_formulations():
+    assert_passed(check_masked_softmax(masked_softmax_nan_to_num))
 
 
 @pytest.mark.parametrize(
@@ -574,6 +682,40 @@ def test_attention_step_rejects_the_stub():
     assert_not_yet(check_attention_step(stub_attention_step), "haven't implemented `stub_attention_step`")
 
 
+AttentionStep = namedtuple("AttentionStep", "context weights")
+
+
+def attention_step_namedtuple(query, memory, mask, score_fn):
+    return AttentionStep(*good_attention_step(query, memory, mask, score_fn))
+
+
+def attention_step_einsum(query, memory, mask, score_fn):
+    from coursekit.attention import masked_softmax
+
+    weights = masked_softmax(score_fn(query, memory), mask)
+    return torch.einsum("bs,bsh->bh", weights, memory), weights
+
+
+@pytest.mark.parametrize("good", [attention_step_namedtuple, attention_step_einsum])
+def test_attention_step_accepts_other_correct_formulations(good):
+    assert_passed(check_attention_step(good))
+
+
+def test_attention_step_calling_an_unfinished_exercise_says_which():
+    def my_masked_softmax(scores, mask):
+        # YOUR CODE HERE
+        raise NotImplementedError("softmax over the last dim, with exact zeros where mask is False")
+
+    def my_attention_step(query, memory, mask, score_fn):
+        weights = my_masked_softmax(score_fn(query, memory), mask)
+        return (weights[:, :, None] * memory).sum(1), weights
+
+    result = check_attention_step(my_attention_step)
+    assert_not_yet(result, "`my_masked_softmax`", "not implemented yet", "finish that exercise first")
+    assert "haven't implemented `my_attention_step`" not in repr(result)
+    assert "Print the shape" not in repr(result)
+
+
 @pytest.mark.parametrize(
     "wrong, phrase",
     [
@@ -654,6 +796,61 @@ def test_a_torch_error_points_at_the_learners_line_not_at_torch():
 
     result = check_additive_score(my_additive_score)
     assert_not_yet(result, "raised RuntimeError", "q = query @ W_q  # should be W_q.T")
+    assert "Print the shape" in repr(result)  # a shape error gets the shape hint
+
+
+@pytest.mark.parametrize(
+    "name, phrases",
+    [
+        ("F", ["`F` is not defined", "`import torch.nn.functional as F`"]),
+        ("nn", ["`nn` is not defined", "`from torch import nn`"]),
+        ("math", ["`math` is not defined", "`import math`"]),
+        ("masked_softmax", ["`masked_softmax` is not defined", "`from coursekit.attention import masked_softmax`"]),
+        ("my_masked_softmax", ["`my_masked_softmax` is not defined", "run the cell"]),
+        ("scroes", ["`scroes` is not defined", "spelling"]),
+    ],
+)
+def test_a_name_error_gets_a_hint_about_that_name(name, phrases):
+    def my_masked_softmax(scores, mask):
+        raise NameError(f"name {name!r} is not defined", name=name)
+
+    result = check_masked_softmax(my_masked_softmax)
+    assert_not_yet(result, "raised NameError", *phrases)
+    assert "Print the shape" not in repr(result)
+
+
+def test_a_real_name_error_is_explained():
+    def my_masked_softmax(scores, mask):
+        return torch.softmax(scroes, dim=-1)  # noqa: F821
+
+    assert_not_yet(check_masked_softmax(my_masked_softmax), "`scroes` is not defined", "spelling")
+
+
+def test_a_variable_used_before_it_is_assigned_is_explained():
+    def my_masked_softmax(scores, mask):
+        if False:
+            weights = scores
+        return weights  # noqa: F821
+
+    result = check_masked_softmax(my_masked_softmax)
+    assert_not_yet(result, "UnboundLocalError", "`weights` is used before")
+
+
+def test_the_ambiguous_boolean_of_a_tensor_gets_its_own_hint():
+    def my_masked_softmax(scores, mask):
+        weights = torch.softmax(scores, dim=-1)
+        return weights if mask else weights * 0  # `if` on a tensor of many values
+
+    result = check_masked_softmax(my_masked_softmax)
+    assert_not_yet(result, "Boolean value of Tensor", "`torch.where(cond, a, b)`", "`&`")
+    assert "Print the shape" not in repr(result)
+
+
+def test_a_dtype_error_gets_the_dtype_hint():
+    def my_masked_softmax(scores, mask):
+        return torch.softmax(scores.masked_fill(mask.float() == 0, NEG_INF), dim=-1).masked_fill(mask.long(), 0.0)
+
+    assert_not_yet(check_masked_softmax(my_masked_softmax), "raised RuntimeError", "`torch.bool`")
 
 
 def test_a_slow_function_is_stopped_and_reported():

@@ -8,6 +8,9 @@ Learner functions, as the notebook's stubs declare them::
 
 References: :func:`coursekit.data.decoder_io`, :func:`coursekit.seq2seq.sequence_loss`,
 :func:`coursekit.seq2seq.beam_step`. Legend: B batch, T target length, V vocabulary, K beams.
+
+By the time of these checks the notebook has imported ``torch`` and no more:
+not ``torch.nn.functional as F``, so the hints spell it out.
 """
 
 from __future__ import annotations
@@ -17,15 +20,12 @@ import torch.nn.functional as F
 
 from ..data import Vocab, decoder_io, pad_sequences
 from ..seq2seq import beam_step, sequence_loss
-from . import TIME_LIMIT, Case, CheckResult, Mistake, run_check, same
+from .compare import same
+from .spec import Case, Exercise, Mistake, checker
 
 __all__ = ["check_decoder_io", "check_masked_loss", "check_beam_step"]
 
 BOS, EOS, PAD = Vocab.bos_id, Vocab.eos_id, Vocab.pad_id
-
-
-def _random_targets(g: torch.Generator, lengths: list[int], low: int = 4, high: int = 20) -> list[list[int]]:
-    return [torch.randint(low, high, (n,), generator=g).tolist() for n in lengths]
 
 
 # ----------------------------------------------------------------------------- decoder_io
@@ -86,79 +86,75 @@ def _missing_bos(got, expected, case) -> bool:
     return _pair_of_tensors(got) and same(got[1], expected[1]) and _padded(got[0], [list(t) for t in targets])
 
 
-_DECODER_IO_MISTAKES = (
-    Mistake(
-        what="`tgt_in` and `tgt_out` are identical, so the decoder would be asked to predict the very token it is "
-        "reading (it could just copy its input).",
-        hint="Teacher forcing shifts the targets by one step: `tgt_in` = bos + target (the previous true token at "
-        "each step) and `tgt_out` = target + eos (the token to predict there).",
-        test=_no_shift,
-    ),
-    Mistake(
-        what="you returned Python lists, not tensors.",
-        hint="Pad the rows to one length and make each a (B, T+1) long tensor: start from "
-        "`torch.zeros(B, T + 1, dtype=torch.long)` and fill each row, or use "
-        "`coursekit.data.pad_sequences(rows)`.",
-        test=_returns_lists,
-    ),
-    Mistake(
-        what="you returned them in the wrong order: your first output is `tgt_out` and your second is `tgt_in`.",
-        hint="Return `tgt_in, tgt_out`: the decoder's input (starting with bos) first, the targets it must predict "
-        "(ending with eos) second.",
-        output=lambda targets: decoder_io(targets)[::-1],
-    ),
-    Mistake(
-        what="the real tokens are right, but the padding is not 0.",
-        hint="Pad with `Vocab.pad_id`, which is 0: the loss ignores id 0, and the encoder masks it out. Start from "
-        "`torch.zeros(...)` (or `torch.full(..., 0)`) and write each row's tokens at its start.",
-        test=_wrong_padding,
-    ),
-    Mistake(
-        what="`tgt_in` contains eos and `tgt_out` does not: eos went on the input instead of the output.",
-        hint="The decoder must *predict* eos (that is how it learns to stop), so eos goes at the end of `tgt_out`; "
-        "`tgt_in` starts with bos and holds the target tokens, never eos.",
-        test=_eos_on_input,
-    ),
-    Mistake(
-        what="`tgt_in` is right, but `tgt_out` has no eos.",
-        hint="Append eos (`Vocab.eos_id`, which is 2) to each target in `tgt_out`: a decoder that never sees eos "
-        "as a target never learns to stop. Both outputs then have width T+1.",
-        test=_missing_eos,
-    ),
-    Mistake(
-        what="`tgt_out` is right, but `tgt_in` does not start with bos.",
-        hint="Put bos (`Vocab.bos_id`, which is 1) in front of each target in `tgt_in`: at the first step the "
-        "decoder has no previous token, so it reads bos.",
-        test=_missing_bos,
-    ),
-)
-
-
-def check_decoder_io(fn, *, seed: int = 0, time_limit: float | None = TIME_LIMIT) -> CheckResult:
-    """Check ``fn(targets) -> (tgt_in, tgt_out)`` against :func:`coursekit.data.decoder_io`.
-
-    ``targets`` is a list of B lists of token ids (different lengths); both
-    outputs are (B, T+1) long tensors padded with 0, T the longest target.
-    """
-    g = torch.Generator().manual_seed(seed)
-    cases = [
-        Case("three targets of lengths 3, 1 and 4", ([[5, 6, 7], [8], [9, 10, 11, 12]],), ("targets",)),
-        Case("one target of length 2", ([[7, 4]],), ("targets",)),
-        Case("five random targets of lengths 2 to 6", (_random_targets(g, [6, 2, 4, 5, 3]),), ("targets",)),
+def _decoder_io_cases(g):
+    random_targets = [torch.randint(4, 20, (n,), generator=g).tolist() for n in (6, 2, 4, 5, 3)]
+    return [
+        Case("three targets of lengths 3, 1 and 4", ([[5, 6, 7], [8], [9, 10, 11, 12]],)),
+        Case("one target of length 2", ([[7, 4]],)),
+        Case("five random targets of lengths 2 to 6", (random_targets,)),
     ]
-    return run_check(
-        "decoder inputs and outputs (teacher forcing)",
-        fn,
-        signature="(targets)",
-        cases=cases,
-        reference=decoder_io,
-        reference_name="`coursekit.data.decoder_io`",
-        outputs=("tgt_in", "tgt_out"),
-        mistakes=_DECODER_IO_MISTAKES,
-        value_hint="Row b of `tgt_in` is `[bos, *targets[b]]` and row b of `tgt_out` is `[*targets[b], eos]`, "
-        "both right-padded with 0 to width T+1.",
-        time_limit=time_limit,
-    )
+
+
+check_decoder_io = checker(Exercise(
+    name="decoder_io",
+    title="decoder inputs and outputs (teacher forcing)",
+    signature="(targets)",
+    reference=decoder_io,
+    reference_name="`coursekit.data.decoder_io`",
+    doc="""targets: a list of B lists of token ids (different lengths). Both outputs are (B, T+1) long
+    tensors padded with 0, T the longest target: tgt_in = bos + target, tgt_out = target + eos.""",
+    cases=_decoder_io_cases,
+    outputs=("tgt_in", "tgt_out"),
+    mistakes=(
+        Mistake(
+            what="`tgt_in` and `tgt_out` are identical, so the decoder would be asked to predict the very token it "
+            "is reading (it could just copy its input).",
+            hint="Teacher forcing shifts the targets by one step: `tgt_in` = bos + target (the previous true token "
+            "at each step) and `tgt_out` = target + eos (the token to predict there).",
+            test=_no_shift,
+        ),
+        Mistake(
+            what="you returned Python lists, not tensors.",
+            hint="Pad the rows to one length and make each a (B, T+1) long tensor: start from "
+            "`torch.zeros(B, T + 1, dtype=torch.long)` and fill each row, or use "
+            "`coursekit.data.pad_sequences(rows)` (after `import coursekit.data`).",
+            test=_returns_lists,
+        ),
+        Mistake(
+            what="you returned them in the wrong order: your first output is `tgt_out` and your second is `tgt_in`.",
+            hint="Return `tgt_in, tgt_out`: the decoder's input (starting with bos) first, the targets it must "
+            "predict (ending with eos) second.",
+            output=lambda targets: decoder_io(targets)[::-1],
+        ),
+        Mistake(
+            what="the real tokens are right, but the padding is not 0.",
+            hint="Pad with `Vocab.pad_id`, which is 0 (`from coursekit.data import Vocab`): the loss ignores id 0, "
+            "and the encoder masks it out. Start from `torch.zeros(...)` (or `torch.full(..., 0)`) and write each "
+            "row's tokens at its start.",
+            test=_wrong_padding,
+        ),
+        Mistake(
+            what="`tgt_in` contains eos and `tgt_out` does not: eos went on the input instead of the output.",
+            hint="The decoder must *predict* eos (that is how it learns to stop), so eos goes at the end of "
+            "`tgt_out`; `tgt_in` starts with bos and holds the target tokens, never eos.",
+            test=_eos_on_input,
+        ),
+        Mistake(
+            what="`tgt_in` is right, but `tgt_out` has no eos.",
+            hint="Append eos (id 2) to each target in `tgt_out`: a decoder that never sees eos as a target never "
+            "learns to stop. Both outputs then have width T+1.",
+            test=_missing_eos,
+        ),
+        Mistake(
+            what="`tgt_out` is right, but `tgt_in` does not start with bos.",
+            hint="Put bos (id 1) in front of each target in `tgt_in`: at the first step the decoder has no previous "
+            "token, so it reads bos.",
+            test=_missing_bos,
+        ),
+    ),
+    value_hint="Row b of `tgt_in` is `[1, *targets[b]]` (bos first) and row b of `tgt_out` is `[*targets[b], 2]` "
+    "(eos last), both right-padded with 0 to width T+1.",
+))
 
 
 # ----------------------------------------------------------------------------- masked loss
@@ -187,30 +183,16 @@ def _token_losses(logits, targets):
     return F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), reduction="none").view(B, T)
 
 
-def _loss_with_padding(logits, targets, pad_id=0):
-    return _token_losses(logits, targets).mean()
-
-
-def _loss_sum(logits, targets, pad_id=0):
-    return (_token_losses(logits, targets) * (targets != pad_id)).sum()
-
-
 def _loss_mean_of_sequence_means(logits, targets, pad_id=0):
     real = (targets != pad_id).float()
     per_seq = (_token_losses(logits, targets) * real).sum(1) / real.sum(1)
     return per_seq.mean()
 
 
-def _loss_from_probs(logits, targets, pad_id=0):  # -p(target) instead of -log p(target)
-    p = logits.softmax(-1).gather(-1, targets[..., None])[..., 0]
-    real = targets != pad_id
-    return -(p[real]).mean()
-
-
-def _loss_raw_logits(logits, targets, pad_id=0):  # logits used as if they were log-probabilities
-    x = logits.gather(-1, targets[..., None])[..., 0]
-    real = targets != pad_id
-    return -(x[real]).mean()
+def _target_entry(x, targets, pad_id):
+    """The mean over real tokens of minus ``x`` at each target (x: probabilities, or raw logits)."""
+    picked = x.gather(-1, targets[..., None])[..., 0]
+    return -(picked[targets != pad_id]).mean()
 
 
 def _loss_ce_of_probs(logits, targets, pad_id=0):  # probabilities passed to cross_entropy, which softmaxes again
@@ -218,152 +200,129 @@ def _loss_ce_of_probs(logits, targets, pad_id=0):  # probabilities passed to cro
     return F.cross_entropy(logits.softmax(-1).reshape(-1, V), targets.reshape(-1), ignore_index=pad_id)
 
 
-def _loss_pad_zero(logits, targets, pad_id=0):  # pad_id ignored: 0 hard-coded
-    return sequence_loss(logits, targets)
+def _loss_cases(g):
+    B, T, V = 3, 6, 7
 
+    def targets(lengths, T, V, pad_id):
+        """(B, T) real ids (never ``pad_id``) then padding, one row per length."""
+        real_ids = torch.tensor([i for i in range(V) if i != pad_id])
+        rows = [real_ids[torch.randint(0, len(real_ids), (n,), generator=g)] for n in lengths]
+        return torch.stack([torch.cat([r, torch.full((T - len(r),), pad_id, dtype=torch.long)]) for r in rows])
 
-def _non_scalar(got, expected, case) -> bool:
-    return isinstance(got, torch.Tensor) and got.dim() > 0
-
-
-def _python_number(got, expected, case) -> bool:
-    return isinstance(got, (float, int)) and not isinstance(got, bool)
+    logits1 = 2 * torch.randn(B, T, V, generator=g)
+    targets1 = targets([6, 2, 4], T, V, pad_id=0)  # different lengths: a per-sequence mean weights differently
+    logits2 = 2 * torch.randn(2, 4, 5, generator=g)
+    targets2 = targets([4, 4], 4, 5, pad_id=0)  # no padding at all
+    logits3 = 2 * torch.randn(B, T, V, generator=g)
+    targets3 = targets([3, 6, 5], T, V, pad_id=V - 1)
+    targets3[:, 0] = 0  # id 0 is a real token here, so code that hard-codes 0 as padding drops it
+    return [
+        Case("a batch of 3 sequences of lengths 6, 2 and 4 (pad_id=0)", (logits1, targets1, 0)),
+        Case("a batch of 2 sequences with no padding", (logits2, targets2, 0)),
+        Case(f"a batch of 3 sequences padded with pad_id={V - 1}", (logits3, targets3, V - 1)),
+    ]
 
 
 _LOG_HINT = (
     "Cross-entropy is the mean of -log p(target), with p = softmax(logits). Use "
     "`torch.log_softmax(logits, dim=-1)` and pick the target's entry with `.gather(-1, targets.unsqueeze(-1))`, "
-    "or give the raw logits to `F.cross_entropy` (it applies log-softmax itself)."
+    "or give the raw logits to `torch.nn.functional.cross_entropy` (it applies log-softmax itself)."
 )
 
-_MASKED_LOSS_MISTAKES = (
-    Mistake(
-        what="your loss is a number, not a tensor.",
-        hint="Return the tensor itself, without `.item()` or `float(...)`: training calls `loss.backward()`, which "
-        "needs a tensor connected to the model's parameters.",
-        test=_python_number,
+check_masked_loss = checker(Exercise(
+    name="masked_loss",
+    title="masked cross-entropy loss",
+    signature="(logits, targets, pad_id=0)",
+    reference=_loss_reference,
+    reference_name="`coursekit.seq2seq.sequence_loss`",
+    doc="""logits (B, T, V) float; targets (B, T) long with ``pad_id`` after each sequence's end.
+    The loss is a 0-d tensor: the mean cross-entropy over the non-pad tokens.""",
+    cases=_loss_cases,
+    outputs=("loss",),
+    mistakes=(
+        Mistake(
+            what="your loss is a number, not a tensor.",
+            hint="Return the tensor itself, without `.item()` or `float(...)`: training calls `loss.backward()`, "
+            "which needs a tensor connected to the model's parameters.",
+            test=lambda got, expected, case: isinstance(got, (float, int)) and not isinstance(got, bool),
+        ),
+        Mistake(
+            what="your loss is not a single number (a 0-d tensor).",
+            hint="Reduce the per-token losses to one scalar: the mean over the real (non-pad) tokens (for "
+            "example `(losses * real).sum() / real.sum()` with `real = targets != pad_id`).",
+            test=lambda got, expected, case: isinstance(got, torch.Tensor) and got.dim() > 0,
+        ),
+        Mistake(
+            what="your loss averages over every position, padding included.",
+            hint="Padding is not part of any target, so it must not count: drop the pad positions "
+            "(`targets != pad_id`) before averaging, or pass `ignore_index=pad_id` to "
+            "`torch.nn.functional.cross_entropy`.",
+            output=lambda logits, targets, pad_id=0: _token_losses(logits, targets).mean(),
+        ),
+        Mistake(
+            what="your loss is the sum over real tokens, not the mean.",
+            hint="Divide by the number of real tokens, `(targets != pad_id).sum()`: a sum grows with the batch and "
+            "the sequence lengths, so the learning rate would have to change with them.",
+            output=lambda logits, targets, pad_id=0: (_token_losses(logits, targets) * (targets != pad_id)).sum(),
+        ),
+        Mistake(
+            what="your loss is the average of each sequence's mean, which weights a short sequence's tokens more "
+            "than a long one's.",
+            hint="Average over all real tokens of the batch at once (total loss / total number of real tokens), not "
+            "per sequence first: every token should count the same.",
+            output=_loss_mean_of_sequence_means,
+        ),
+        Mistake(
+            what="your loss uses probabilities where it needs log-probabilities (it looks like -p(target)).",
+            hint=_LOG_HINT,
+            output=lambda logits, targets, pad_id=0: _target_entry(logits.softmax(-1), targets, pad_id),
+        ),
+        Mistake(
+            what="your loss uses the raw logits as if they were log-probabilities (no log-softmax).",
+            hint=_LOG_HINT,
+            output=lambda logits, targets, pad_id=0: _target_entry(logits, targets, pad_id),
+        ),
+        Mistake(
+            what="your loss passes softmax probabilities to cross-entropy, which applies log-softmax itself.",
+            hint="Give `torch.nn.functional.cross_entropy` the raw logits: it computes log-softmax internally, so a "
+            "softmax before it squashes the loss towards log(V).",
+            output=_loss_ce_of_probs,
+        ),
+        Mistake(
+            what="your loss treats id 0 as padding even when `pad_id` is something else.",
+            hint="Use the `pad_id` argument wherever you find the padding (`targets != pad_id`, "
+            "`ignore_index=pad_id`) instead of a hard-coded 0.",
+            output=lambda logits, targets, pad_id=0: sequence_loss(logits, targets),
+        ),
     ),
-    Mistake(
-        what="your loss is not a single number (a 0-d tensor).",
-        hint="Reduce the per-token losses to one scalar: the mean over the real (non-pad) tokens. With "
-        "`F.cross_entropy`, keep the default `reduction='mean'` (or average the `reduction='none'` values "
-        "yourself over the real tokens).",
-        test=_non_scalar,
-    ),
-    Mistake(
-        what="your loss averages over every position, padding included.",
-        hint="Padding is not part of any target, so it must not count: drop the pad positions (`targets != pad_id`) "
-        "before averaging, or pass `ignore_index=pad_id` to `F.cross_entropy`.",
-        output=_loss_with_padding,
-    ),
-    Mistake(
-        what="your loss is the sum over real tokens, not the mean.",
-        hint="Divide by the number of real tokens, `(targets != pad_id).sum()`: a sum grows with the batch and "
-        "the sequence lengths, so the learning rate would have to change with them.",
-        output=_loss_sum,
-    ),
-    Mistake(
-        what="your loss is the average of each sequence's mean, which weights a short sequence's tokens more than "
-        "a long one's.",
-        hint="Average over all real tokens of the batch at once (total loss / total number of real tokens), not "
-        "per sequence first: every token should count the same.",
-        output=_loss_mean_of_sequence_means,
-    ),
-    Mistake(
-        what="your loss uses probabilities where it needs log-probabilities (it looks like -p(target)).",
-        hint=_LOG_HINT,
-        output=_loss_from_probs,
-    ),
-    Mistake(
-        what="your loss uses the raw logits as if they were log-probabilities (no log-softmax).",
-        hint=_LOG_HINT,
-        output=_loss_raw_logits,
-    ),
-    Mistake(
-        what="your loss passes softmax probabilities to `F.cross_entropy`, which applies log-softmax itself.",
-        hint="Give `F.cross_entropy` the raw logits: it computes log-softmax internally, so a softmax before it "
-        "squashes the loss towards log(V).",
-        output=_loss_ce_of_probs,
-    ),
-    Mistake(
-        what="your loss treats id 0 as padding even when `pad_id` is something else.",
-        hint="Use the `pad_id` argument wherever you find the padding (`targets != pad_id`, "
-        "`ignore_index=pad_id`) instead of a hard-coded 0.",
-        output=_loss_pad_zero,
-    ),
-)
-
-
-def _targets(g: torch.Generator, lengths: list[int], T: int, V: int, pad_id: int) -> torch.Tensor:
-    """(B, T) real ids (never ``pad_id``) then padding, one row per length."""
-    real_ids = torch.tensor([i for i in range(V) if i != pad_id])
-    rows = []
-    for n in lengths:
-        picks = real_ids[torch.randint(0, len(real_ids), (n,), generator=g)]
-        rows.append(torch.cat([picks, torch.full((T - n,), pad_id, dtype=torch.long)]))
-    return torch.stack(rows)
-
-
-def check_masked_loss(fn, *, seed: int = 0, time_limit: float | None = TIME_LIMIT) -> CheckResult:
-    """Check ``fn(logits, targets, pad_id=0) -> loss`` against :func:`coursekit.seq2seq.sequence_loss`.
-
-    logits (B, T, V) float; targets (B, T) long with ``pad_id`` after each
-    sequence's end. The loss is a 0-d tensor: the mean cross-entropy over the
-    non-pad tokens.
-    """
-    g = torch.Generator().manual_seed(seed)
-    B, T, V = 3, 6, 7
-    logits1 = 2 * torch.randn(B, T, V, generator=g)
-    targets1 = _targets(g, [6, 2, 4], T, V, pad_id=0)  # different lengths: a per-sequence mean weights differently
-    logits2 = 2 * torch.randn(2, 4, 5, generator=g)
-    targets2 = _targets(g, [4, 4], 4, 5, pad_id=0)  # no padding at all
-    logits3 = 2 * torch.randn(B, T, V, generator=g)
-    targets3 = _targets(g, [3, 6, 5], T, V, pad_id=V - 1)
-    targets3[:, 0] = 0  # id 0 is a real token here, so code that hard-codes 0 as padding drops it
-    names = ("logits", "targets", "pad_id")
-    cases = [
-        Case("a batch of 3 sequences of lengths 6, 2 and 4 (pad_id=0)", (logits1, targets1, 0), names),
-        Case("a batch of 2 sequences with no padding", (logits2, targets2, 0), names),
-        Case(f"a batch of 3 sequences padded with pad_id={V - 1}", (logits3, targets3, V - 1), names),
-    ]
-    return run_check(
-        "masked cross-entropy loss",
-        fn,
-        signature="(logits, targets, pad_id=0)",
-        cases=cases,
-        reference=_loss_reference,
-        reference_name="`coursekit.seq2seq.sequence_loss`",
-        outputs=("loss",),
-        mistakes=_MASKED_LOSS_MISTAKES,
-        value_hint="The loss is the mean over real tokens of -log softmax(logits)[target]; "
-        "`F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), ignore_index=pad_id)` computes exactly that.",
-        time_limit=time_limit,
-    )
+    value_hint="The loss is the mean over real tokens of -log softmax(logits)[target]; "
+    "`torch.nn.functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), ignore_index=pad_id)` "
+    "computes exactly that.",
+))
 
 
 # ----------------------------------------------------------------------------- beam step
-def _beam_candidates(scores, logp):
+def _top_candidates(scores, logp, beam_size, largest=True):
+    """The best (or, with largest=False, worst) ``beam_size`` of all K*V extensions: (scores, flat index, V)."""
     B, K, V = logp.shape
-    return (scores[:, :, None] + logp).reshape(B, K * V), V
+    new_scores, flat = (scores[:, :, None] + logp).reshape(B, K * V).topk(beam_size, dim=1, largest=largest)
+    return new_scores, flat, V
 
 
 def _beam_per_beam_best(scores, logp, beam_size):  # best token of each beam, then the best beams
-    total = scores[:, :, None] + logp  # (B, K, V)
-    best, tokens = total.max(-1)  # (B, K)
+    best, tokens = (scores[:, :, None] + logp).max(-1)  # (B, K)
     new_scores, parents = best.topk(beam_size, dim=1)
     return new_scores, parents, tokens.gather(1, parents)
 
 
 def _beam_per_beam_best_unsorted(scores, logp, beam_size):
     best, tokens = (scores[:, :, None] + logp).max(-1)
-    K = scores.shape[1]
-    parents = torch.arange(K).expand_as(best)
+    parents = torch.arange(scores.shape[1]).expand_as(best)
     return best[:, :beam_size], parents[:, :beam_size], tokens[:, :beam_size]
 
 
 def _beam_no_parent_scores(scores, logp, beam_size):  # ranks by the step's logp alone
-    B, K, V = logp.shape
-    new_scores, flat = logp.reshape(B, K * V).topk(beam_size, dim=1)
+    new_scores, flat, V = _top_candidates(torch.zeros_like(scores), logp, beam_size)
     return new_scores, flat // V, flat % V
 
 
@@ -372,49 +331,29 @@ def _beam_scores_without_parent(scores, logp, beam_size):  # right picks, but re
     return logp[torch.arange(logp.shape[0])[:, None], parents, tokens], parents, tokens
 
 
+def _beam_split(split, *, largest=True):
+    """The best candidates (the worst unless ``largest``), the flat index split into (parent, token) by
+    ``split(flat, K, V)``."""
+
+    def step(scores, logp, beam_size):
+        new_scores, flat, V = _top_candidates(scores, logp, beam_size, largest)
+        return (new_scores, *split(flat, scores.shape[1], V))
+
+    return step
+
+
 def _flat_index(got, expected, case) -> bool:
     """The flat index into the K*V candidates came back where the parent (or token) should be."""
-    scores, logp, beam_size = case.args
-    _, flat = _beam_candidates(scores, logp)[0].topk(beam_size, dim=1)
+    _, flat, _ = _top_candidates(*case.args)
     if not isinstance(got, (tuple, list)) or len(got) not in (2, 3):
         return False
     return any(isinstance(x, torch.Tensor) and x.shape == flat.shape and torch.equal(x.long(), flat) for x in got[1:])
 
 
-def _beam_ascending(scores, logp, beam_size):
-    return tuple(x.flip(1) for x in beam_step(scores, logp, beam_size))
-
-
-def _beam_worst(scores, logp, beam_size):
-    flat_scores, V = _beam_candidates(scores, logp)
-    new_scores, flat = flat_scores.topk(beam_size, dim=1, largest=False)
-    return new_scores, flat // V, flat % V
-
-
-def _beam_swapped_div_mod(scores, logp, beam_size):
-    flat_scores, V = _beam_candidates(scores, logp)
-    new_scores, flat = flat_scores.topk(beam_size, dim=1)
-    return new_scores, flat % V, flat // V
-
-
-def _beam_parent_mod(scores, logp, beam_size):
-    flat_scores, V = _beam_candidates(scores, logp)
-    new_scores, flat = flat_scores.topk(beam_size, dim=1)
-    return new_scores, flat % V, flat % V
-
-
-def _beam_divide_by_k(scores, logp, beam_size):
-    flat_scores, V = _beam_candidates(scores, logp)
-    K = scores.shape[1]
-    new_scores, flat = flat_scores.topk(beam_size, dim=1)
-    return new_scores, flat // K, flat % K
-
-
 def _kept_k_not_beam_size(got, expected, case) -> bool:
     scores, logp, beam_size = case.args
-    K = scores.shape[1]
     return (
-        K != beam_size
+        scores.shape[1] != beam_size
         and isinstance(got, (tuple, list))
         and len(got) == 3
         and all(isinstance(x, torch.Tensor) and x.shape == scores.shape for x in got)
@@ -431,123 +370,109 @@ def _float_indices(got, expected, case) -> bool:
     )
 
 
+def _beam_cases(g):
+    B, K, V = 2, 3, 5
+
+    def log_probs(*shape):
+        return torch.log_softmax(2 * torch.randn(*shape, generator=g), dim=-1)
+
+    # Beam 0 leads and has two strong next tokens, so the best three extensions are two of beam 0's and
+    # beam 1's best: keeping "the best token of each beam" gives a different answer.
+    scores1 = torch.tensor([-0.5, -1.5, -2.5]) - 0.1 * torch.rand(B, K, generator=g)
+    logp1 = log_probs(B, K, V)
+    p0 = 0.05 * torch.softmax(torch.randn(B, V - 2, generator=g), dim=-1)  # the rest share 5%
+    strong = torch.full((B, 1), 0.45), torch.full((B, 1), 0.5)
+    logp1[:, 0] = torch.cat([p0[:, :1], strong[0], p0[:, 1:2], strong[1], p0[:, 2:]], dim=1).log()  # sums to 1
+    first = torch.full((B, K), float("-inf"))
+    first[:, 0] = 0.0  # the first step: one live hypothesis per sequence, as in Seq2Seq.beam_search
+    return [
+        Case(f"B={B}, K={K} live beams, V={V}, beam_size={K}", (scores1, logp1, K)),
+        Case(f"the first step (scores [0, -inf, -inf]), V={V}, beam_size={K}", (first, log_probs(B, K, V), K)),
+        Case(f"K={K} beams, V=6, beam_size=2", (-torch.rand(B, K, generator=g) * 3, log_probs(B, K, 6), 2)),
+    ]
+
+
 _DIVMOD = (
     "flattening (K, V) to K*V numbers candidate (k, v) as `k * V + v`, so `parent = flat // V` and "
     "`token = flat % V` (V is the vocabulary size, `logp.shape[-1]`)."
 )
 _DIVMOD_HINT = _DIVMOD[0].upper() + _DIVMOD[1:]
 
-_BEAM_STEP_MISTAKES = (
-    Mistake(
-        what="you returned the flat index into the K*V candidates instead of (parent, token).",
-        hint="Split the flat index: " + _DIVMOD,
-        test=_flat_index,
-    ),
-    Mistake(
-        what="you kept K hypotheses, but the step should keep `beam_size` of them (here K != beam_size).",
-        hint="Take `topk(beam_size, ...)`: the number of beams to keep is the argument, not the number that came in.",
-        test=_kept_k_not_beam_size,
-    ),
-    Mistake(
-        what="your parents or tokens are right but have a floating dtype.",
-        hint="Indices must be integers: `flat / V` gives floats, `flat // V` (or "
-        "`torch.div(flat, V, rounding_mode='floor')`) keeps them `torch.long`.",
-        test=_float_indices,
-    ),
-    Mistake(
-        what="you kept the best token of each beam, but the best `beam_size` extensions can come from the same beam.",
-        hint="Rank all K*V candidates together: add the scores, reshape `(scores[:, :, None] + logp)` to "
-        "(B, K*V), take `topk(beam_size, dim=1)`; then, " + _DIVMOD,
-        output=_beam_per_beam_best,
-    ),
-    Mistake(
-        what="you kept the best token of each beam, but the best `beam_size` extensions can come from the same beam.",
-        hint="Rank all K*V candidates together: add the scores, reshape `(scores[:, :, None] + logp)` to "
-        "(B, K*V), take `topk(beam_size, dim=1)`; then, " + _DIVMOD,
-        output=_beam_per_beam_best_unsorted,
-    ),
-    Mistake(
-        what="you ranked the candidates by this step's log-probability alone and forgot the scores of the "
-        "hypotheses they extend.",
-        hint="A candidate's score is its parent's score plus the new token's log-probability: "
-        "`scores[:, :, None] + logp` (log-probabilities add where probabilities multiply).",
-        output=_beam_no_parent_scores,
-    ),
-    Mistake(
-        what="your parents and tokens are right, but `new_scores` is only this step's log-probability.",
-        hint="Report the total: the parent's score plus the new token's log-probability, "
-        "`scores[:, :, None] + logp` at the chosen (parent, token).",
-        output=_beam_scores_without_parent,
-    ),
-    Mistake(
-        what="you kept the right candidates, but in ascending order.",
-        hint="Return them best first (descending): `topk` already does, while `sort` needs `descending=True`.",
-        output=_beam_ascending,
-    ),
-    Mistake(
-        what="you kept the worst candidates, not the best.",
-        hint="Scores are log-probabilities, so higher is better: use `topk(beam_size, dim=1)` (largest by default), "
-        "not `largest=False` or an ascending sort.",
-        output=_beam_worst,
-    ),
-    Mistake(
-        what="your parents and tokens are swapped: parent = flat % V and token = flat // V.",
-        hint=_DIVMOD_HINT,
-        output=_beam_swapped_div_mod,
-    ),
-    Mistake(
-        what="your parent index is computed as flat % V.",
-        hint=_DIVMOD_HINT,
-        output=_beam_parent_mod,
-    ),
-    Mistake(
-        what="you split the flat index with K instead of V.",
-        hint=_DIVMOD_HINT,
-        output=_beam_divide_by_k,
-    ),
-)
-
-
-def _log_probs(g: torch.Generator, *shape: int) -> torch.Tensor:
-    return torch.log_softmax(2 * torch.randn(*shape, generator=g), dim=-1)
-
-
-def check_beam_step(fn, *, seed: int = 0, time_limit: float | None = TIME_LIMIT) -> CheckResult:
-    """Check ``fn(scores, logp, beam_size) -> (new_scores, parents, tokens)`` against
-    :func:`coursekit.seq2seq.beam_step`.
-
-    scores (B, K) float, logp (B, K, V) float; each output is (B, beam_size),
-    best first; ``parents`` and ``tokens`` are long.
-    """
-    g = torch.Generator().manual_seed(seed)
-    B, K, V = 2, 3, 5
-    # Beam 0 leads and has two strong next tokens, so the best three extensions are two of beam 0's and
-    # beam 1's best: keeping "the best token of each beam" gives a different answer.
-    scores1 = torch.tensor([-0.5, -1.5, -2.5]) - 0.1 * torch.rand(B, K, generator=g)
-    logp1 = _log_probs(g, B, K, V)
-    p0 = 0.05 * torch.softmax(torch.randn(B, V - 2, generator=g), dim=-1)  # the rest share 5%
-    strong = torch.full((B, 1), 0.45), torch.full((B, 1), 0.5)
-    logp1[:, 0] = torch.cat([p0[:, :1], strong[0], p0[:, 1:2], strong[1], p0[:, 2:]], dim=1).log()  # sums to 1
-    first = torch.full((B, K), float("-inf"))
-    first[:, 0] = 0.0  # the first step: one live hypothesis per sequence, as in Seq2Seq.beam_search
-    names = ("scores", "logp", "beam_size")
-    cases = [
-        Case(f"B={B}, K={K} live beams, V={V}, beam_size={K}", (scores1, logp1, K), names),
-        Case(
-            f"the first step (scores [0, -inf, -inf]), V={V}, beam_size={K}", (first, _log_probs(g, B, K, V), K), names
+check_beam_step = checker(Exercise(
+    name="beam_step",
+    title="one step of beam search",
+    signature="(scores, logp, beam_size)",
+    reference=beam_step,
+    reference_name="`coursekit.seq2seq.beam_step`",
+    doc="""scores (B, K) float, logp (B, K, V) float -> (new_scores, parents, tokens), each
+    (B, beam_size), best first; ``parents`` and ``tokens`` are long.""",
+    cases=_beam_cases,
+    outputs=("new_scores", "parents", "tokens"),
+    mistakes=(
+        Mistake(
+            what="you returned the flat index into the K*V candidates instead of (parent, token).",
+            hint="Split the flat index: " + _DIVMOD,
+            test=_flat_index,
         ),
-        Case(f"K={K} beams, V=6, beam_size=2", (-torch.rand(B, K, generator=g) * 3, _log_probs(g, B, K, 6), 2), names),
-    ]
-    return run_check(
-        "one step of beam search",
-        fn,
-        signature="(scores, logp, beam_size)",
-        cases=cases,
-        reference=beam_step,
-        reference_name="`coursekit.seq2seq.beam_step`",
-        outputs=("new_scores", "parents", "tokens"),
-        mistakes=_BEAM_STEP_MISTAKES,
-        value_hint="Add each beam's score to its next-token log-probabilities, rank all K*V candidates together "
-        "with `topk`; then, " + _DIVMOD,
-        time_limit=time_limit,
-    )
+        Mistake(
+            what="you kept K hypotheses, but the step should keep `beam_size` of them (here K != beam_size).",
+            hint="Take `topk(beam_size, ...)`: the number of beams to keep is the argument, not the number that "
+            "came in.",
+            test=_kept_k_not_beam_size,
+        ),
+        Mistake(
+            what="your parents or tokens are right but have a floating dtype.",
+            hint="Indices must be integers: `flat / V` gives floats, `flat // V` (or "
+            "`torch.div(flat, V, rounding_mode='floor')`) keeps them `torch.long`.",
+            test=_float_indices,
+        ),
+        Mistake(
+            what="you kept the best token of each beam, but the best `beam_size` extensions can come from the same "
+            "beam.",
+            hint="Rank all K*V candidates together: add the scores, reshape `(scores[:, :, None] + logp)` to "
+            "(B, K*V), take `topk(beam_size, dim=1)`; then, " + _DIVMOD,
+            output=(_beam_per_beam_best, _beam_per_beam_best_unsorted),
+        ),
+        Mistake(
+            what="you ranked the candidates by this step's log-probability alone and forgot the scores of the "
+            "hypotheses they extend.",
+            hint="A candidate's score is its parent's score plus the new token's log-probability: "
+            "`scores[:, :, None] + logp` (log-probabilities add where probabilities multiply).",
+            output=_beam_no_parent_scores,
+        ),
+        Mistake(
+            what="your parents and tokens are right, but `new_scores` is only this step's log-probability.",
+            hint="Report the total: the parent's score plus the new token's log-probability, "
+            "`scores[:, :, None] + logp` at the chosen (parent, token).",
+            output=_beam_scores_without_parent,
+        ),
+        Mistake(
+            what="you kept the right candidates, but in ascending order.",
+            hint="Return them best first (descending): `topk` already does, while `sort` needs `descending=True`.",
+            output=lambda scores, logp, beam_size: tuple(x.flip(1) for x in beam_step(scores, logp, beam_size)),
+        ),
+        Mistake(
+            what="you kept the worst candidates, not the best.",
+            hint="Scores are log-probabilities, so higher is better: use `topk(beam_size, dim=1)` (largest by "
+            "default), not `largest=False` or an ascending sort.",
+            output=_beam_split(lambda flat, K, V: (flat // V, flat % V), largest=False),
+        ),
+        Mistake(
+            what="your parents and tokens are swapped: parent = flat % V and token = flat // V.",
+            hint=_DIVMOD_HINT,
+            output=_beam_split(lambda flat, K, V: (flat % V, flat // V)),
+        ),
+        Mistake(
+            what="your parent index is computed as flat % V.",
+            hint=_DIVMOD_HINT,
+            output=_beam_split(lambda flat, K, V: (flat % V, flat % V)),
+        ),
+        Mistake(
+            what="you split the flat index with K instead of V.",
+            hint=_DIVMOD_HINT,
+            output=_beam_split(lambda flat, K, V: (flat // K, flat % K)),
+        ),
+    ),
+    value_hint="Add each beam's score to its next-token log-probabilities, rank all K*V candidates together "
+    "with `topk`; then, " + _DIVMOD,
+))

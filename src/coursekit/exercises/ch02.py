@@ -9,6 +9,10 @@ Learner functions, as the notebook's stubs declare them::
 References: :class:`coursekit.seq2seq.AttentionScore` (``"additive"``),
 :func:`coursekit.attention.masked_softmax`. Mask convention: bool, True = may attend.
 Legend: B batch, S source length, H hidden width, A attention width.
+
+By the time of these checks the notebook has imported ``torch`` and the learner
+has written ``my_masked_softmax``; ``masked_softmax`` comes only with the last
+solution, so the hints name the learner's own function or say how to import it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import torch
 
 from ..attention import masked_softmax
 from ..seq2seq import AttentionScore
-from . import TIME_LIMIT, Case, CheckResult, Mistake, run_check, same
+from .compare import same
+from .spec import Case, Exercise, Mistake, checker
 
 __all__ = ["check_additive_score", "check_masked_softmax", "check_attention_step"]
 
@@ -41,95 +46,17 @@ def _projected(query, keys, W_q, W_k):
     return query[:, None, :] @ W_q.T + keys @ W_k.T  # (B, 1, A) + (B, S, A) -> (B, S, A)
 
 
-def _additive_no_tanh(query, keys, W_q, W_k, v):
-    return _projected(query, keys, W_q, W_k) @ v
-
-
-def _additive_dot(query, keys, W_q, W_k, v):
-    return (keys @ query[:, :, None]).squeeze(-1)  # q . k_s
-
-
-def _additive_projected_dot(query, keys, W_q, W_k, v):
-    return ((keys @ W_k.T) @ (query @ W_q.T)[:, :, None]).squeeze(-1)  # (W_q q) . (W_k k_s)
-
-
-def _additive_sum_over_a(query, keys, W_q, W_k, v):
-    return torch.tanh(_projected(query, keys, W_q, W_k)).sum(-1)
-
-
-def _additive_softmax(query, keys, W_q, W_k, v):
-    return torch.softmax(_additive_reference(query, keys, W_q, W_k, v), dim=-1)
-
-
-def _trailing_one(got, expected, case) -> bool:
-    return isinstance(got, torch.Tensor) and got.shape == (*expected.shape, 1)
-
-
 def _rows_sum_to_one(got, expected, case) -> bool:
     return (
         isinstance(got, torch.Tensor)
         and got.shape == expected.shape
         and got.is_floating_point()
         and bool((got >= 0).all())
-        and torch.allclose(got.sum(-1), torch.ones(()), atol=1e-4)
+        and torch.allclose(got.sum(-1), torch.ones((), dtype=got.dtype), atol=1e-4)
     )
 
 
-_ADDITIVE_MISTAKES = (
-    Mistake(
-        what="your scores have a trailing dimension of size 1: shape (B, S, 1) instead of (B, S).",
-        hint="Multiplying by v as a (A, 1) matrix (or an `nn.Linear(A, 1)`) leaves a last dimension of 1: "
-        "`.squeeze(-1)` it, or use `@ v` with v of shape (A,).",
-        test=_trailing_one,
-    ),
-    Mistake(
-        what="your scores are missing the tanh.",
-        hint="Without the tanh, v^T (W_q q + W_k k) is linear: the score of every key shifts by the same "
-        "amount as q changes, so the ranking of the keys can't depend on the query. Apply `torch.tanh` to "
-        "W_q q + W_k k_s before the dot product with v.",
-        output=_additive_no_tanh,
-    ),
-    Mistake(
-        what="you computed the dot product of the query and each key (Luong's dot score), not the additive score.",
-        hint="The additive score projects both into the attention space, adds them, applies tanh and weighs "
-        "the A results with v: `torch.tanh(q @ W_q.T + keys @ W_k.T) @ v` (with q broadcast over the keys).",
-        output=_additive_dot,
-    ),
-    Mistake(
-        what="you computed the dot product of the projected query and keys, not the additive score.",
-        hint="Add the projections, don't multiply them: `torch.tanh(W_q q + W_k k_s)`, then weigh the A entries "
-        "with v (`@ v`).",
-        output=_additive_projected_dot,
-    ),
-    Mistake(
-        what="you summed the A entries of tanh(W_q q + W_k k_s) instead of weighing them with v.",
-        hint="The score is v^T tanh(...): multiply by v and sum, i.e. `torch.tanh(...) @ v`. The vector v is a "
-        "learned parameter that says which attention features matter.",
-        output=_additive_sum_over_a,
-    ),
-    Mistake(
-        what="your output is attention weights (a softmax over the keys), not scores.",
-        hint="This function returns the raw scores e_s = v^T tanh(W_q q + W_k k_s); the softmax (with the mask) "
-        "comes next, in a separate step. Remove the softmax.",
-        output=_additive_softmax,
-    ),
-    Mistake(
-        what="every row of your output sums to 1: these look like attention weights, not scores.",
-        hint="Return the scores before any softmax; normalising them is the next step's job.",
-        test=_rows_sum_to_one,
-    ),
-)
-
-
-def check_additive_score(fn, *, seed: int = 0, time_limit: float | None = TIME_LIMIT) -> CheckResult:
-    """Check ``fn(query, keys, W_q, W_k, v) -> scores`` against the additive
-    :class:`coursekit.seq2seq.AttentionScore` (Bahdanau et al. 2015, App. A.1.2).
-
-    query (B, Dq), keys (B, S, Dk), W_q (A, Dq), W_k (A, Dk), v (A,); scores (B, S)
-    with ``scores[b, s] = v^T tanh(W_q query[b] + W_k keys[b, s])``.
-    """
-    g = torch.Generator().manual_seed(seed)
-
+def _additive_cases(g):
     def case(B, S, Dq, Dk, A):
         return (
             torch.randn(B, Dq, generator=g),
@@ -139,54 +66,78 @@ def check_additive_score(fn, *, seed: int = 0, time_limit: float | None = TIME_L
             torch.randn(A, generator=g),
         )
 
-    names = ("query", "keys", "W_q", "W_k", "v")
-    cases = [
-        Case("B=2, S=5, Dq=Dk=4, A=3", case(2, 5, 4, 4, 3), names),
-        Case("B=3, S=4, Dq=6, Dk=5, A=7 (query and keys of different widths)", case(3, 4, 6, 5, 7), names),
-        Case("B=1, S=1 (a single key)", case(1, 1, 3, 2, 4), names),
+    return [
+        Case("B=2, S=5, Dq=Dk=4, A=3", case(2, 5, 4, 4, 3)),
+        Case("B=3, S=4, Dq=6, Dk=5, A=7 (query and keys of different widths)", case(3, 4, 6, 5, 7)),
+        Case("B=1, S=1 (a single key)", case(1, 1, 3, 2, 4)),
     ]
-    return run_check(
-        "additive (Bahdanau) attention score",
-        fn,
-        signature="(query, keys, W_q, W_k, v)",
-        cases=cases,
-        reference=_additive_reference,
-        reference_name="`coursekit.seq2seq.AttentionScore('additive', ...)`",
-        outputs=("scores",),
-        mistakes=_ADDITIVE_MISTAKES,
-        value_hint="scores[b, s] = v · tanh(W_q @ query[b] + W_k @ keys[b, s]). With batches: "
-        "`query @ W_q.T` is (B, A), `keys @ W_k.T` is (B, S, A); add them with the query unsqueezed to (B, 1, A).",
-        time_limit=time_limit,
-    )
+
+
+check_additive_score = checker(Exercise(
+    name="additive_score",
+    title="additive (Bahdanau) attention score",
+    signature="(query, keys, W_q, W_k, v)",
+    reference=_additive_reference,
+    reference_name="`coursekit.seq2seq.AttentionScore('additive', ...)`",
+    doc="""Bahdanau et al. 2015, App. A.1.2. query (B, Dq), keys (B, S, Dk), W_q (A, Dq), W_k (A, Dk),
+    v (A,) -> scores (B, S) with ``scores[b, s] = v^T tanh(W_q query[b] + W_k keys[b, s])``.""",
+    cases=_additive_cases,
+    outputs=("scores",),
+    mistakes=(
+        Mistake(
+            what="your scores have a trailing dimension of size 1: shape (B, S, 1) instead of (B, S).",
+            hint="Multiplying by v as a (A, 1) matrix (or a `torch.nn.Linear(A, 1)`) leaves a last dimension of 1: "
+            "`.squeeze(-1)` it, or use `@ v` with v of shape (A,).",
+            test=lambda got, expected, case: isinstance(got, torch.Tensor) and got.shape == (*expected.shape, 1),
+        ),
+        Mistake(
+            what="your scores are missing the tanh.",
+            hint="Without the tanh, v^T (W_q q + W_k k) is linear: the score of every key shifts by the same "
+            "amount as q changes, so the ranking of the keys can't depend on the query. Apply `torch.tanh` to "
+            "W_q q + W_k k_s before the dot product with v.",
+            output=lambda query, keys, W_q, W_k, v: _projected(query, keys, W_q, W_k) @ v,
+        ),
+        Mistake(
+            what="you computed the dot product of the query and each key (Luong's dot score), not the additive "
+            "score.",
+            hint="The additive score projects both into the attention space, adds them, applies tanh and weighs "
+            "the A results with v: `torch.tanh(q @ W_q.T + keys @ W_k.T) @ v` (with q broadcast over the keys).",
+            output=lambda query, keys, W_q, W_k, v: (keys @ query[:, :, None]).squeeze(-1),  # q . k_s
+        ),
+        Mistake(
+            what="you computed the dot product of the projected query and keys, not the additive score.",
+            hint="Add the projections, don't multiply them: `torch.tanh(W_q q + W_k k_s)`, then weigh the A "
+            "entries with v (`@ v`).",
+            output=lambda query, keys, W_q, W_k, v: ((keys @ W_k.T) @ (query @ W_q.T)[:, :, None]).squeeze(-1),
+        ),
+        Mistake(
+            what="you summed the A entries of tanh(W_q q + W_k k_s) instead of weighing them with v.",
+            hint="The score is v^T tanh(...): multiply by v and sum, i.e. `torch.tanh(...) @ v`. The vector v is a "
+            "learned parameter that says which attention features matter.",
+            output=lambda query, keys, W_q, W_k, v: torch.tanh(_projected(query, keys, W_q, W_k)).sum(-1),
+        ),
+        Mistake(
+            what="your output is attention weights (a softmax over the keys), not scores.",
+            hint="This function returns the raw scores e_s = v^T tanh(W_q q + W_k k_s); the softmax (with the "
+            "mask) comes next, in a separate step. Remove the softmax.",
+            output=lambda *args: torch.softmax(_additive_reference(*args), dim=-1),
+        ),
+        Mistake(
+            what="every row of your output sums to 1: these look like attention weights, not scores.",
+            hint="Return the scores before any softmax; normalising them is the next step's job.",
+            test=_rows_sum_to_one,
+        ),
+    ),
+    value_hint="scores[b, s] = v · tanh(W_q @ query[b] + W_k @ keys[b, s]). With batches: "
+    "`query @ W_q.T` is (B, A), `keys @ W_k.T` is (B, S, A); add them with the query unsqueezed to (B, 1, A).",
+))
 
 
 # ----------------------------------------------------------------------------- masked softmax
-def _softmax_ignoring_mask(scores, mask):
-    return torch.softmax(scores, dim=-1)
-
-
-def _softmax_inverted(scores, mask):
-    return masked_softmax(scores, ~mask)
-
-
-def _softmax_inverted_raw(scores, mask):
-    return torch.softmax(scores.masked_fill(mask, float("-inf")), dim=-1)
-
-
-def _softmax_fill_zero(scores, mask):
-    return torch.softmax(scores.masked_fill(~mask, 0.0), dim=-1)
-
-
-def _softmax_zero_after(scores, mask):  # zeroed after the softmax, not renormalised
-    return torch.softmax(scores, dim=-1) * mask
-
-
-def _softmax_nan_rows(scores, mask):
-    return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
-
-
-def _softmax_big_negative(scores, mask):  # -1e9 instead of -inf: a fully masked row comes out uniform
-    return torch.softmax(scores.masked_fill(~mask, -1e9), dim=-1)
+def _softmax_filled(scores, mask, fill, *, keep=None):
+    """softmax with the scores where ``keep`` is False (default: where ``mask`` is False) set to ``fill``."""
+    keep = mask if keep is None else keep
+    return torch.softmax(scores.masked_fill(~keep, fill), dim=-1)
 
 
 def _wrong_dim(got, expected, case) -> bool:
@@ -201,73 +152,7 @@ def _wrong_dim(got, expected, case) -> bool:
     return False
 
 
-_NAN_HINT = (
-    "In a row where every position is masked, every score becomes -inf, and softmax computes "
-    "exp(-inf) / sum(exp(-inf)) = 0 / 0 = NaN. Such rows (a padded query, an empty source) must get zero weight "
-    "everywhere: after the softmax, set the masked positions to 0 with `weights.masked_fill(~mask, 0.0)` "
-    "(or `torch.nan_to_num(weights, nan=0.0)`)."
-)
-
-_MASKED_SOFTMAX_MISTAKES = (
-    Mistake(
-        what="your weights are a plain softmax: the mask has no effect.",
-        hint="Before the softmax, set the scores at masked positions (where `mask` is False) to -inf: "
-        "`scores.masked_fill(~mask, float('-inf'))`. exp(-inf) = 0, so they get no weight.",
-        output=_softmax_ignoring_mask,
-    ),
-    Mistake(
-        what="your mask is inverted: the weight goes to the positions where `mask` is False.",
-        hint="In coursekit, `True` means *may attend* (as in `F.scaled_dot_product_attention`). Fill the "
-        "positions where the mask is False, i.e. use `~mask` in `masked_fill`.",
-        output=_softmax_inverted,
-    ),
-    Mistake(
-        what="your mask is inverted: the weight goes to the positions where `mask` is False.",
-        hint="In coursekit, `True` means *may attend* (as in `F.scaled_dot_product_attention`). Fill the "
-        "positions where the mask is False, i.e. use `~mask` in `masked_fill`.",
-        output=_softmax_inverted_raw,
-    ),
-    Mistake(
-        what="the masked positions still get weight: you set their scores to 0, not -inf.",
-        hint="A score of 0 is an ordinary score (exp(0) = 1), not \"no weight\". Fill the masked scores with "
-        "`float('-inf')` so that exp gives exactly 0.",
-        output=_softmax_fill_zero,
-    ),
-    Mistake(
-        what="you zeroed the masked weights after the softmax, so the rows no longer sum to 1.",
-        hint="Mask the *scores* before the softmax (fill them with -inf), so the remaining weights are "
-        "renormalised among the positions that may be attended.",
-        output=_softmax_zero_after,
-    ),
-    Mistake(
-        what="a row in which every position is masked comes out as NaN; the reference gives zeros there.",
-        hint=_NAN_HINT,
-        output=_softmax_nan_rows,
-    ),
-    Mistake(
-        what="a row in which every position is masked comes out uniform (1/S each); the reference gives zeros.",
-        hint="Filling with a large negative number instead of -inf makes a fully masked row all equal, so softmax "
-        "spreads the weight evenly over positions nobody may attend. After the softmax, set masked positions to "
-        "0: `weights.masked_fill(~mask, 0.0)`.",
-        output=_softmax_big_negative,
-    ),
-    Mistake(
-        what="your softmax runs over the wrong dimension: the weights should sum to 1 along the last one (the keys).",
-        hint="Use `dim=-1`: the last dimension indexes the keys, whatever the number of leading (batch, head, "
-        "query) dimensions.",
-        test=_wrong_dim,
-    ),
-)
-
-
-def check_masked_softmax(fn, *, seed: int = 0, time_limit: float | None = TIME_LIMIT) -> CheckResult:
-    """Check ``fn(scores, mask) -> weights`` against :func:`coursekit.attention.masked_softmax`.
-
-    scores (..., S) float; mask bool, same shape or broadcastable to it,
-    True = may attend. Weights: softmax over the last dimension with masked
-    positions exactly 0; a fully masked row is all zeros (not NaN).
-    """
-    g = torch.Generator().manual_seed(seed)
+def _masked_softmax_cases(g):
     scores1 = 2 * torch.randn(2, 3, 5, generator=g)
     mask1 = torch.tensor(
         [
@@ -281,25 +166,82 @@ def check_masked_softmax(fn, *, seed: int = 0, time_limit: float | None = TIME_L
     mask2 = (torch.arange(4)[None, :] < lengths[:, None])[:, None, :]  # (3, 1, 4): broadcasts over the queries
     scores3 = 2 * torch.randn(4, 6, generator=g)
     mask3 = torch.arange(6)[None, :] < torch.tensor([6, 3, 1, 5])[:, None]  # (4, 6)
-    names = ("scores", "mask")
-    cases = [
-        Case("scores (2, 3, 5) with a mask of the same shape", (scores1, mask1), names),
-        Case("scores (3, 2, 4) with a padding mask (3, 1, 4); the third row is fully masked", (scores2, mask2), names),
-        Case("scores (4, 6) with a padding mask (4, 6)", (scores3, mask3), names),
+    return [
+        Case("scores (2, 3, 5) with a mask of the same shape", (scores1, mask1)),
+        Case("scores (3, 2, 4) with a padding mask (3, 1, 4); the third row is fully masked", (scores2, mask2)),
+        Case("scores (4, 6) with a padding mask (4, 6)", (scores3, mask3)),
     ]
-    return run_check(
-        "masked softmax",
-        fn,
-        signature="(scores, mask)",
-        cases=cases,
-        reference=masked_softmax,
-        reference_name="`coursekit.attention.masked_softmax`",
-        outputs=("weights",),
-        mistakes=_MASKED_SOFTMAX_MISTAKES,
-        value_hint="Fill the masked scores with -inf, take the softmax over the last dimension, then set the masked "
-        "positions to 0 (which also turns a fully masked row's NaNs into zeros).",
-        time_limit=time_limit,
-    )
+
+
+_INVERTED_HINT = (
+    "In coursekit, `True` means *may attend* (as in `torch.nn.functional.scaled_dot_product_attention`). Fill "
+    "the positions where the mask is False, i.e. use `~mask` in `masked_fill`."
+)
+
+check_masked_softmax = checker(Exercise(
+    name="masked_softmax",
+    title="masked softmax",
+    signature="(scores, mask)",
+    reference=masked_softmax,
+    reference_name="`coursekit.attention.masked_softmax`",
+    doc="""scores (..., S) float; mask bool, same shape or broadcastable to it, True = may attend.
+    Weights: softmax over the last dimension with masked positions exactly 0; a fully masked
+    row is all zeros (not NaN).""",
+    cases=_masked_softmax_cases,
+    outputs=("weights",),
+    mistakes=(
+        Mistake(
+            what="your weights are a plain softmax: the mask has no effect.",
+            hint="Before the softmax, set the scores at masked positions (where `mask` is False) to -inf: "
+            "`scores.masked_fill(~mask, float('-inf'))`. exp(-inf) = 0, so they get no weight.",
+            output=lambda scores, mask: torch.softmax(scores, dim=-1),
+        ),
+        Mistake(
+            what="your mask is inverted: the weight goes to the positions where `mask` is False.",
+            hint=_INVERTED_HINT,
+            output=(
+                lambda scores, mask: masked_softmax(scores, ~mask),
+                lambda scores, mask: _softmax_filled(scores, mask, float("-inf"), keep=~mask),
+            ),
+        ),
+        Mistake(
+            what="the masked positions still get weight: you set their scores to 0, not -inf.",
+            hint="A score of 0 is an ordinary score (exp(0) = 1), not \"no weight\". Fill the masked scores with "
+            "`float('-inf')` so that exp gives exactly 0.",
+            output=lambda scores, mask: _softmax_filled(scores, mask, 0.0),
+        ),
+        Mistake(
+            what="you zeroed the masked weights after the softmax, so the rows no longer sum to 1.",
+            hint="Mask the *scores* before the softmax (fill them with -inf), so the remaining weights are "
+            "renormalised among the positions that may be attended.",
+            output=lambda scores, mask: torch.softmax(scores, dim=-1) * mask,
+        ),
+        Mistake(
+            what="a row in which every position is masked comes out as NaN; the reference gives zeros there.",
+            hint="In a row where every position is masked, every score becomes -inf, and softmax computes "
+            "exp(-inf) / sum(exp(-inf)) = 0 / 0 = NaN. Such rows (a padded query, an empty source) must get zero "
+            "weight everywhere: after the softmax, set the masked positions to 0 with "
+            "`weights.masked_fill(~mask, 0.0)` (or `torch.nan_to_num(weights, nan=0.0)`).",
+            output=lambda scores, mask: _softmax_filled(scores, mask, float("-inf")),
+        ),
+        Mistake(
+            what="a row in which every position is masked comes out uniform (1/S each); the reference gives zeros.",
+            hint="Filling with a large negative number instead of -inf makes a fully masked row all equal, so "
+            "softmax spreads the weight evenly over positions nobody may attend. After the softmax, set masked "
+            "positions to 0: `weights.masked_fill(~mask, 0.0)`.",
+            output=lambda scores, mask: _softmax_filled(scores, mask, -1e9),
+        ),
+        Mistake(
+            what="your softmax runs over the wrong dimension: the weights should sum to 1 along the last one (the "
+            "keys).",
+            hint="Use `dim=-1`: the last dimension indexes the keys, whatever the number of leading (batch, head, "
+            "query) dimensions.",
+            test=_wrong_dim,
+        ),
+    ),
+    value_hint="Fill the masked scores with -inf, take the softmax over the last dimension, then set the masked "
+    "positions to 0 (which also turns a fully masked row's NaNs into zeros).",
+))
 
 
 # ----------------------------------------------------------------------------- attention step
@@ -340,23 +282,11 @@ def _attention_reference(query, memory, mask, score_fn):
     return _step(weights, memory)
 
 
-def _attention_raw_scores(query, memory, mask, score_fn):
+def _attention_raw_scores(query, memory, mask, score_fn, *, zero_masked=False):
     scores = score_fn(query, memory)
     weights = masked_softmax(scores, mask)
+    scores = scores.masked_fill(~mask, 0.0) if zero_masked else scores
     return (scores[:, :, None] * memory).sum(1), weights
-
-
-def _attention_masked_raw_scores(query, memory, mask, score_fn):
-    scores = score_fn(query, memory).masked_fill(~mask, 0.0)
-    return (scores[:, :, None] * memory).sum(1), masked_softmax(score_fn(query, memory), mask)
-
-
-def _attention_batch_softmax(query, memory, mask, score_fn):
-    return _step(masked_softmax(score_fn(query, memory), mask, dim=0), memory)
-
-
-def _attention_ignoring_mask(query, memory, mask, score_fn):
-    return _step(torch.softmax(score_fn(query, memory), dim=-1), memory)
 
 
 def _mean_of_memory(got, expected, case) -> bool:
@@ -383,63 +313,7 @@ def _ignores_score_fn(got, expected, case) -> bool:
     return same(got, _attention_reference(query, memory, mask, dot_score))
 
 
-_ATTENTION_STEP_MISTAKES = (
-    Mistake(
-        what="your weights are right, but the context weighs the memory by the raw scores, not by the weights.",
-        hint="The context is the weighted average of the memory with the *normalised* weights: "
-        "`context = (weights.unsqueeze(-1) * memory).sum(1)` (or `torch.bmm(weights.unsqueeze(1), memory)"
-        ".squeeze(1)`).",
-        output=_attention_raw_scores,
-    ),
-    Mistake(
-        what="your weights are right, but the context weighs the memory by the raw scores, not by the weights.",
-        hint="The context is the weighted average of the memory with the *normalised* weights: "
-        "`context = (weights.unsqueeze(-1) * memory).sum(1)` (or `torch.bmm(weights.unsqueeze(1), memory)"
-        ".squeeze(1)`).",
-        output=_attention_masked_raw_scores,
-    ),
-    Mistake(
-        what="your softmax normalises over the batch (dim 0), so each key's weights sum to 1 across sequences.",
-        hint="Each sequence attends over its own keys: take the softmax over the key dimension, `dim=-1` (size S).",
-        output=_attention_batch_softmax,
-    ),
-    Mistake(
-        what="the padded positions get weight: the mask is ignored.",
-        hint="Give the scores and the mask to a masked softmax (`masked_softmax(scores, mask)`, or fill the "
-        "scores where `~mask` with -inf before `torch.softmax`), so padding gets exactly zero weight.",
-        output=_attention_ignoring_mask,
-    ),
-    Mistake(
-        what="your context is the plain mean of the memory: uniform weights, whatever the query.",
-        hint="The context is an average weighted by the attention weights, so it changes with the query: "
-        "`(weights.unsqueeze(-1) * memory).sum(1)`.",
-        test=_mean_of_memory,
-    ),
-    Mistake(
-        what="your weights are right, but the context does not sum the weighted memory over the keys: it should be "
-        "(B, H), the sum over S.",
-        hint="memory is (B, S, H) and weights (B, S): line the weights up with the key axis, "
-        "`weights.unsqueeze(-1) * memory` is (B, S, H), then sum over dim 1 (S), not dim -1 (H). "
-        "(`weights @ memory` multiplies a (B, S) matrix by each memory and gives (B, B, H).)",
-        test=_wrong_axis,
-    ),
-    Mistake(
-        what="your answer is right for the dot score but not for the `score_fn` this case passes.",
-        hint="Compute the scores with the function you're given, `scores = score_fn(query, memory)`, instead of "
-        "a fixed formula: the same step then works for dot, general and additive scores.",
-        test=_ignores_score_fn,
-    ),
-)
-
-
-def check_attention_step(fn, *, seed: int = 0, time_limit: float | None = TIME_LIMIT) -> CheckResult:
-    """Check ``fn(query, memory, mask, score_fn) -> (context, weights)`` against
-    ``score_fn`` + :func:`coursekit.attention.masked_softmax` + a weighted sum.
-
-    query (B, H), memory (B, S, H), mask (B, S) bool (True = a real token), and
-    ``score_fn(query, memory) -> (B, S)``. context (B, H), weights (B, S).
-    """
-    g = torch.Generator().manual_seed(seed)
+def _attention_cases(g):
     B, S, H = 3, 5, 4
 
     def case(B, S, H, lengths):
@@ -449,27 +323,73 @@ def check_attention_step(fn, *, seed: int = 0, time_limit: float | None = TIME_L
             torch.arange(S)[None, :] < torch.tensor(lengths)[:, None],
         )
 
-    names = ("query", "memory", "mask", "score_fn")
     W = torch.randn(H + 2, H + 2, generator=g) / (H + 2) ** 0.5
-    cases = [
-        Case(f"B={B}, S={S}, H={H}, source lengths 5, 3, 2, with the dot score", (*case(B, S, H, [5, 3, 2]), dot_score), names),
+    return [
+        Case(
+            f"B={B}, S={S}, H={H}, source lengths 5, 3, 2, with the dot score", (*case(B, S, H, [5, 3, 2]), dot_score)
+        ),
         Case(
             f"B=2, S=3, H={H + 2}, source lengths 3, 1, with a general score q^T W m",
             (*case(2, 3, H + 2, [3, 1]), BilinearScore(W)),
-            names,
         ),
-        Case("B=1, S=1, H=3 (a single key, so all the weight goes to it)", (*case(1, 1, 3, [1]), dot_score), names),
+        Case("B=1, S=1, H=3 (a single key, so all the weight goes to it)", (*case(1, 1, 3, [1]), dot_score)),
     ]
-    return run_check(
-        "one attention step: scores, weights, context",
-        fn,
-        signature="(query, memory, mask, score_fn)",
-        cases=cases,
-        reference=_attention_reference,
-        reference_name="score_fn + `coursekit.attention.masked_softmax` + a weighted sum",
-        outputs=("context", "weights"),
-        mistakes=_ATTENTION_STEP_MISTAKES,
-        value_hint="scores = score_fn(query, memory) (B, S); weights = masked softmax over S; "
-        "context = sum over s of weights[:, s] * memory[:, s] (B, H).",
-        time_limit=time_limit,
-    )
+
+
+check_attention_step = checker(Exercise(
+    name="attention_step",
+    title="one attention step: scores, weights, context",
+    signature="(query, memory, mask, score_fn)",
+    reference=_attention_reference,
+    reference_name="score_fn + `coursekit.attention.masked_softmax` + a weighted sum",
+    doc="""query (B, H), memory (B, S, H), mask (B, S) bool (True = a real token), and
+    ``score_fn(query, memory) -> (B, S)``. context (B, H), weights (B, S).""",
+    cases=_attention_cases,
+    outputs=("context", "weights"),
+    mistakes=(
+        Mistake(
+            what="your weights are right, but the context weighs the memory by the raw scores, not by the weights.",
+            hint="The context is the weighted average of the memory with the *normalised* weights: "
+            "`context = (weights.unsqueeze(-1) * memory).sum(1)` (or `torch.bmm(weights.unsqueeze(1), memory)"
+            ".squeeze(1)`).",
+            output=(_attention_raw_scores, lambda *args: _attention_raw_scores(*args, zero_masked=True)),
+        ),
+        Mistake(
+            what="your softmax normalises over the batch (dim 0), so each key's weights sum to 1 across sequences.",
+            hint="Each sequence attends over its own keys: take the softmax over the key dimension, `dim=-1` "
+            "(size S).",
+            output=lambda query, memory, mask, score_fn: _step(
+                masked_softmax(score_fn(query, memory), mask, dim=0), memory
+            ),
+        ),
+        Mistake(
+            what="the padded positions get weight: the mask is ignored.",
+            hint="Give the scores and the mask to your masked softmax from the exercise above "
+            "(`my_masked_softmax(scores, mask)`), or fill the scores where `~mask` with -inf before "
+            "`torch.softmax`, so padding gets exactly zero weight.",
+            output=lambda query, memory, mask, score_fn: _step(torch.softmax(score_fn(query, memory), -1), memory),
+        ),
+        Mistake(
+            what="your context is the plain mean of the memory: uniform weights, whatever the query.",
+            hint="The context is an average weighted by the attention weights, so it changes with the query: "
+            "`(weights.unsqueeze(-1) * memory).sum(1)`.",
+            test=_mean_of_memory,
+        ),
+        Mistake(
+            what="your weights are right, but the context does not sum the weighted memory over the keys: it "
+            "should be (B, H), the sum over S.",
+            hint="memory is (B, S, H) and weights (B, S): line the weights up with the key axis, "
+            "`weights.unsqueeze(-1) * memory` is (B, S, H), then sum over dim 1 (S), not dim -1 (H). "
+            "(`weights @ memory` multiplies a (B, S) matrix by each memory and gives (B, B, H).)",
+            test=_wrong_axis,
+        ),
+        Mistake(
+            what="your answer is right for the dot score but not for the `score_fn` this case passes.",
+            hint="Compute the scores with the function you're given, `scores = score_fn(query, memory)`, instead "
+            "of a fixed formula: the same step then works for dot, general and additive scores.",
+            test=_ignores_score_fn,
+        ),
+    ),
+    value_hint="scores = score_fn(query, memory) (B, S); weights = masked softmax over S; "
+    "context = sum over s of weights[:, s] * memory[:, s] (B, H).",
+))
