@@ -1,7 +1,9 @@
 """Chapter 3's checkers accept a learner-style solution, reject the stub, and name each plausible mistake."""
 
 import math
+from collections import namedtuple
 
+import numpy as np
 import pytest
 import torch
 
@@ -44,6 +46,14 @@ def test_attention_pooling_accepts_solutions_and_rejects_the_stub():
     assert_passed(check_attention_pooling(good_pooling))
     assert_passed(check_attention_pooling(good_pooling_by_hand))
     assert_not_yet(check_attention_pooling(stub), "haven't implemented", "NotImplementedError")
+
+
+Pooled = namedtuple("Pooled", "pooled weights")
+
+
+def test_attention_pooling_accepts_other_correct_formulations():
+    assert_passed(check_attention_pooling(lambda *args: Pooled(*good_pooling(*args))))
+    assert_passed(check_attention_pooling(lambda s, m, W, b, u: good_pooling(s.double(), m, W.double(), b.double(), u.double())))
 
 
 def _scores(states, W, b, u):
@@ -113,6 +123,15 @@ def test_sentence_vectors_accepts_a_solution_and_rejects_the_stub():
     assert_not_yet(check_sentence_vectors(stub), "haven't implemented")
 
 
+def sentence_vectors_einsum(word_states, word_mask):
+    m = word_mask.to(word_states.dtype)
+    return torch.einsum("bnld,bnl->bnd", word_states, m) / m.sum(-1, keepdim=True).clamp_min(1)
+
+
+def test_sentence_vectors_accepts_other_correct_formulations():
+    assert_passed(check_sentence_vectors(sentence_vectors_einsum))
+
+
 @pytest.mark.parametrize(
     "wrong, phrase",
     [
@@ -139,6 +158,37 @@ def good_tvd_and_jsd(p, q):
 def test_tvd_and_jsd_accepts_a_solution_and_rejects_the_stub():
     assert_passed(check_tvd_and_jsd(good_tvd_and_jsd))
     assert_not_yet(check_tvd_and_jsd(stub), "haven't implemented")
+
+
+Distances = namedtuple("Distances", "tvd jsd")
+
+
+def tvd_and_jsd_numpy(p, q):
+    """Computed in NumPy (float64) and handed back with torch.tensor: the exercise asks for no dtype."""
+    p, q = p.numpy().astype(np.float64), q.numpy().astype(np.float64)
+    m = (p + q) / 2
+
+    def kl(a, b):
+        ratio = np.divide(a, b, where=a > 0, out=np.ones_like(a))  # 1 where a = 0: 0 log 0 = 0
+        return np.sum(a * np.log(ratio), axis=-1)
+
+    return torch.tensor(0.5 * np.abs(p - q).sum(-1)), torch.tensor(0.5 * kl(p, m) + 0.5 * kl(q, m))
+
+
+def tvd_and_jsd_rows(p, q):
+    """Row by row with Python floats, then torch.tensor(list): float32 from correct numbers."""
+    tvd, jsd = [], []
+    for pr, qr in zip(p.tolist(), q.tolist()):
+        m = [(a + b) / 2 for a, b in zip(pr, qr)]
+        tvd.append(0.5 * sum(abs(a - b) for a, b in zip(pr, qr)))
+        jsd.append(sum(0.5 * a * math.log(a / c) for a, c in zip(pr, m) if a > 0)
+                   + sum(0.5 * b * math.log(b / c) for b, c in zip(qr, m) if b > 0))
+    return torch.tensor(tvd), torch.tensor(jsd)
+
+
+@pytest.mark.parametrize("good", [lambda p, q: Distances(*good_tvd_and_jsd(p, q)), tvd_and_jsd_numpy, tvd_and_jsd_rows])
+def test_tvd_and_jsd_accepts_other_correct_formulations(good):
+    assert_passed(check_tvd_and_jsd(good))
 
 
 def _jsd(p, q):

@@ -11,6 +11,9 @@ References: :class:`coursekit.classification.AttentionPooling`,
 :func:`coursekit.classification.pool` (``"mean"``), :func:`coursekit.classification.total_variation`
 and :func:`coursekit.classification.js_divergence`. Masks: bool, True = a real word / sentence.
 Legend: B batch, S steps, H/D width, A attention width, N sentences, L words, K outcomes.
+
+By the time of these checks the notebook has imported ``torch`` and, from the
+pooling solution on, ``masked_softmax``; a hint before that says how to import it.
 """
 
 from __future__ import annotations
@@ -21,13 +24,18 @@ import torch
 
 from ..attention import masked_softmax
 from ..classification import AttentionPooling, js_divergence, pool, total_variation
-from . import TIME_LIMIT, Case, CheckResult, Mistake, run_check, same
+from .compare import same
+from .spec import Case, Exercise, Mistake, checker
 
 __all__ = ["check_attention_pooling", "check_sentence_vectors", "check_tvd_and_jsd"]
 
 
 def _lengths_mask(S: int, lengths: list[int]) -> torch.Tensor:
     return torch.arange(S)[None, :] < torch.tensor(lengths)[:, None]
+
+
+def _pair(got) -> bool:
+    return isinstance(got, (tuple, list)) and len(got) == 2
 
 
 # ----------------------------------------------------------------------------- attention pooling
@@ -42,104 +50,42 @@ def _pooling_reference(states, mask, W, b, u):
         return module(states, mask)
 
 
-def _scores(states, W, b, u):
-    return torch.tanh(states @ W.T + b) @ u  # (B, S)
+def _scores(states, W, b, u, *, tanh=True):
+    projected = states @ W.T + b
+    return (torch.tanh(projected) if tanh else projected) @ u  # (B, S)
 
 
-def _weighted(weights, states):
-    return (weights[:, :, None] * states).sum(1), weights
+def _pool_with(weigh):
+    """Attention pooling whose weights are ``weigh(scores, mask)``: the weighted sum of the states."""
 
+    def pooling(states, mask, W, b, u):
+        weights = weigh(_scores(states, W, b, u), mask)
+        return (weights[:, :, None] * states).sum(1), weights
 
-def _pool_no_mask(states, mask, W, b, u):
-    return _weighted(torch.softmax(_scores(states, W, b, u), -1), states)
-
-
-def _pool_no_mask_zeroed(states, mask, W, b, u):
-    return _weighted(torch.softmax(_scores(states, W, b, u), -1) * mask, states)
-
-
-def _pool_batch_dim(states, mask, W, b, u):
-    return _weighted(masked_softmax(_scores(states, W, b, u), mask, dim=0), states)
+    return pooling
 
 
 def _pool_no_tanh(states, mask, W, b, u):
-    return _weighted(masked_softmax((states @ W.T + b) @ u, mask), states)
+    weights = masked_softmax(_scores(states, W, b, u, tanh=False), mask)
+    return (weights[:, :, None] * states).sum(1), weights
 
 
 def _pool_raw_scores(states, mask, W, b, u):
-    weights = masked_softmax(_scores(states, W, b, u), mask)
-    return (_scores(states, W, b, u).masked_fill(~mask, 0.0)[:, :, None] * states).sum(1), weights
-
-
-def _pool_nan_rows(states, mask, W, b, u):
-    return _weighted(torch.softmax(_scores(states, W, b, u).masked_fill(~mask, float("-inf")), -1), states)
+    scores = _scores(states, W, b, u)
+    return (scores.masked_fill(~mask, 0.0)[:, :, None] * states).sum(1), masked_softmax(scores, mask)
 
 
 def _pooled_over_h(got, expected, case) -> bool:
-    states = case.args[0]
-    B, S, H = states.shape
-    return isinstance(got, (tuple, list)) and len(got) == 2 and isinstance(got[0], torch.Tensor) and got[0].shape == (B, S) != (B, H)
+    B, S, H = case.args[0].shape
+    return _pair(got) and isinstance(got[0], torch.Tensor) and got[0].shape == (B, S) != (B, H)
 
 
 def _uniform_weights(got, expected, case) -> bool:
     states, mask = case.args[:2]
-    return isinstance(got, (tuple, list)) and len(got) == 2 and same(got, tuple(pool(states, mask, "mean")))
+    return _pair(got) and same(got, tuple(pool(states, mask, "mean")))
 
 
-_POOLING_MISTAKES = (
-    Mistake(
-        what="padded steps get weight: the mask is ignored.",
-        hint="Give the scores and the mask to `masked_softmax(scores, mask)` (from coursekit.attention), so padding "
-        "gets exactly zero weight and the real steps share all of it.",
-        output=_pool_no_mask,
-    ),
-    Mistake(
-        what="you zeroed the padded weights after a plain softmax, so the weights no longer sum to 1.",
-        hint="Mask the *scores* before normalising: `masked_softmax(scores, mask)` renormalises over the real steps.",
-        output=_pool_no_mask_zeroed,
-    ),
-    Mistake(
-        what="your softmax runs over the batch (dim 0): each step's weights sum to 1 across documents.",
-        hint="Each sequence pools its own steps: normalise over the step dimension, `dim=-1` (size S).",
-        output=_pool_batch_dim,
-    ),
-    Mistake(
-        what="your scores are missing the tanh: u . (W h + b) is linear in h.",
-        hint="HAN's Eq. 5: `u_t = tanh(W h_t + b)`, then the score is `u_t . u` (the learned context vector).",
-        output=_pool_no_tanh,
-    ),
-    Mistake(
-        what="your weights are right, but the pooled vector weighs the states by the raw scores, not by the weights.",
-        hint="pooled = sum_t alpha_t h_t with the *normalised* weights: `(weights[:, :, None] * states).sum(1)`.",
-        output=_pool_raw_scores,
-    ),
-    Mistake(
-        what="a row with no real step (a padded sentence) comes out as NaN; it should pool to zeros.",
-        hint="softmax over a row of -inf is 0/0 = NaN. `coursekit.attention.masked_softmax` sets such rows to 0.",
-        output=_pool_nan_rows,
-    ),
-    Mistake(
-        what="your pooled output has shape (B, S): you summed over the features H instead of over the steps S.",
-        hint="states is (B, S, H) and weights (B, S): `weights[:, :, None] * states` is (B, S, H); sum over dim 1.",
-        test=_pooled_over_h,
-    ),
-    Mistake(
-        what="your weights are uniform over the real steps: that is mean pooling, not attention.",
-        hint="Score every step with `tanh(states @ W.T + b) @ u`, then take the masked softmax of the scores.",
-        test=_uniform_weights,
-    ),
-)
-
-
-def check_attention_pooling(fn, *, seed: int = 0, time_limit: float | None = TIME_LIMIT) -> CheckResult:
-    """Check ``fn(states, mask, W, b, u) -> (pooled, weights)`` against
-    :class:`coursekit.classification.AttentionPooling` (Yang et al. 2016, Eqs. 5-7).
-
-    states (B, S, H), mask (B, S) bool, W (A, H), b (A,), u (A,); weights (B, S) =
-    masked_softmax(tanh(states W^T + b) u), pooled (B, H) = sum_s weights[:, s] states[:, s].
-    """
-    g = torch.Generator().manual_seed(seed)
-
+def _pooling_cases(g):
     def case(B, S, H, A, lengths):
         return (
             torch.randn(B, S, H, generator=g),
@@ -149,25 +95,76 @@ def check_attention_pooling(fn, *, seed: int = 0, time_limit: float | None = TIM
             2 * torch.randn(A, generator=g),
         )
 
-    names = ("states", "mask", "W", "b", "u")
-    cases = [
-        Case("B=3, S=5, H=4, A=3, lengths 5, 3, 2", case(3, 5, 4, 3, [5, 3, 2]), names),
-        Case("B=2, S=4, H=6, A=5, lengths 4, 4 (no padding)", case(2, 4, 6, 5, [4, 4]), names),
-        Case("B=3, S=3, H=2, A=4, lengths 1, 3, 0 (the last row is a padded sentence)", case(3, 3, 2, 4, [1, 3, 0]), names),
+    return [
+        Case("B=3, S=5, H=4, A=3, lengths 5, 3, 2", case(3, 5, 4, 3, [5, 3, 2])),
+        Case("B=2, S=4, H=6, A=5, lengths 4, 4 (no padding)", case(2, 4, 6, 5, [4, 4])),
+        Case("B=3, S=3, H=2, A=4, lengths 1, 3, 0 (the last row is a padded sentence)", case(3, 3, 2, 4, [1, 3, 0])),
     ]
-    return run_check(
-        "attention pooling (feed-forward attention with a context vector)",
-        fn,
-        signature="(states, mask, W, b, u)",
-        cases=cases,
-        reference=_pooling_reference,
-        reference_name="`coursekit.classification.AttentionPooling`",
-        outputs=("pooled", "weights"),
-        mistakes=_POOLING_MISTAKES,
-        value_hint="scores = tanh(states @ W.T + b) @ u (B, S); weights = masked_softmax(scores, mask); "
-        "pooled = (weights[:, :, None] * states).sum(1) (B, H).",
-        time_limit=time_limit,
-    )
+
+
+_IMPORT_MASKED_SOFTMAX = "`from coursekit.attention import masked_softmax`"
+
+check_attention_pooling = checker(Exercise(
+    name="attention_pooling",
+    title="attention pooling (feed-forward attention with a context vector)",
+    signature="(states, mask, W, b, u)",
+    reference=_pooling_reference,
+    reference_name="`coursekit.classification.AttentionPooling`",
+    doc="""Yang et al. 2016, Eqs. 5-7. states (B, S, H), mask (B, S) bool, W (A, H), b (A,), u (A,);
+    weights (B, S) = masked_softmax(tanh(states W^T + b) u), pooled (B, H) = sum_s weights[:, s] states[:, s].""",
+    cases=_pooling_cases,
+    outputs=("pooled", "weights"),
+    mistakes=(
+        Mistake(
+            what="padded steps get weight: the mask is ignored.",
+            hint=f"Give the scores and the mask to a masked softmax ({_IMPORT_MASKED_SOFTMAX}, then "
+            "`masked_softmax(scores, mask)`), so padding gets exactly zero weight and the real steps share all of it.",
+            output=_pool_with(lambda scores, mask: torch.softmax(scores, -1)),
+        ),
+        Mistake(
+            what="you zeroed the padded weights after a plain softmax, so the weights no longer sum to 1.",
+            hint="Mask the *scores* before normalising: `masked_softmax(scores, mask)` (after "
+            f"{_IMPORT_MASKED_SOFTMAX}) renormalises over the real steps.",
+            output=_pool_with(lambda scores, mask: torch.softmax(scores, -1) * mask),
+        ),
+        Mistake(
+            what="your softmax runs over the batch (dim 0): each step's weights sum to 1 across documents.",
+            hint="Each sequence pools its own steps: normalise over the step dimension, `dim=-1` (size S).",
+            output=_pool_with(lambda scores, mask: masked_softmax(scores, mask, dim=0)),
+        ),
+        Mistake(
+            what="your scores are missing the tanh: u . (W h + b) is linear in h.",
+            hint="HAN's Eq. 5: `u_t = tanh(W h_t + b)`, then the score is `u_t . u` (the learned context vector).",
+            output=_pool_no_tanh,
+        ),
+        Mistake(
+            what="your weights are right, but the pooled vector weighs the states by the raw scores, not by the "
+            "weights.",
+            hint="pooled = sum_t alpha_t h_t with the *normalised* weights: `(weights[:, :, None] * states).sum(1)`.",
+            output=_pool_raw_scores,
+        ),
+        Mistake(
+            what="a row with no real step (a padded sentence) comes out as NaN; it should pool to zeros.",
+            hint="softmax over a row of -inf is 0/0 = NaN. Set the masked weights to 0 after the softmax "
+            f"(`weights.masked_fill(~mask, 0.0)`), or use {_IMPORT_MASKED_SOFTMAX}, which does.",
+            output=_pool_with(lambda scores, mask: torch.softmax(scores.masked_fill(~mask, float("-inf")), -1)),
+        ),
+        Mistake(
+            what="your pooled output has shape (B, S): you summed over the features H instead of over the steps S.",
+            hint="states is (B, S, H) and weights (B, S): `weights[:, :, None] * states` is (B, S, H); sum over "
+            "dim 1.",
+            test=_pooled_over_h,
+        ),
+        Mistake(
+            what="your weights are uniform over the real steps: that is mean pooling, not attention.",
+            hint="Score every step with `torch.tanh(states @ W.T + b) @ u`, then take the masked softmax of the "
+            "scores.",
+            test=_uniform_weights,
+        ),
+    ),
+    value_hint="scores = `torch.tanh(states @ W.T + b) @ u` (B, S); weights = the masked softmax of the scores; "
+    "pooled = `(weights[:, :, None] * states).sum(1)` (B, H).",
+))
 
 
 # ----------------------------------------------------------------------------- sentence vectors
@@ -177,18 +174,6 @@ def _sentence_reference(word_states, word_mask):
     return pooled.view(B, N, D)  # unfold
 
 
-def _mean_with_padding(word_states, word_mask):
-    return word_states.mean(2)
-
-
-def _divide_by_L(word_states, word_mask):
-    return (word_states * word_mask[..., None]).sum(2) / word_states.shape[2]
-
-
-def _nan_for_padded(word_states, word_mask):
-    return (word_states * word_mask[..., None]).sum(2) / word_mask.sum(2, keepdim=True)
-
-
 def _scrambled_fold(word_states, word_mask):
     B, N, L, D = word_states.shape
     folded = word_states.transpose(1, 2).reshape(B * N, L, D)  # (B, L, N, D) read as (B*N, L, D): mixed up
@@ -196,92 +181,80 @@ def _scrambled_fold(word_states, word_mask):
     return pool(folded, mask, "mean")[0].view(B, N, D)
 
 
+def _masked_sum(word_states, word_mask):
+    return (word_states * word_mask[..., None]).sum(2)
+
+
 def _over_sentences(got, expected, case) -> bool:
     B, N, L, D = case.args[0].shape
     return isinstance(got, torch.Tensor) and got.shape == (B, L, D) != (B, N, D)
 
 
-_SENTENCE_MISTAKES = (
-    Mistake(
-        what="you averaged over all L word slots, padding included.",
-        hint="Average over the real words only: sum `word_states * word_mask[..., None]` over the words and divide "
-        "by the number of real words, `word_mask.sum(-1)` (at least 1, so padded sentences give 0, not NaN).",
-        output=_mean_with_padding,
-    ),
-    Mistake(
-        what="you zeroed the padding but divided by L, the padded length, not by each sentence's real length.",
-        hint="Divide by `word_mask.sum(-1, keepdim=True).clamp_min(1)`: a 2-word sentence is averaged over 2 words.",
-        output=_divide_by_L,
-    ),
-    Mistake(
-        what="padded sentences (no real words) come out as NaN (0/0); they should be zero vectors.",
-        hint="Clamp the count: `word_mask.sum(-1, keepdim=True).clamp_min(1)`, so an empty sentence gives 0/1 = 0.",
-        output=_nan_for_padded,
-    ),
-    Mistake(
-        what="the folding mixed up sentences and words: you transposed before reshaping.",
-        hint="(B, N, L, D) folds straight into (B*N, L, D) with `x.reshape(B * N, L, D)`: row b*N + n is sentence n "
-        "of document b. Unfold with `.view(B, N, D)`. No transpose is needed.",
-        output=_scrambled_fold,
-    ),
-    Mistake(
-        what="your output is (B, L, D): you averaged over the sentences (dim 1) instead of over the words.",
-        hint="A sentence vector pools its own words: reduce over the word dimension L (dim 2, or -1 of the mask).",
-        test=_over_sentences,
-    ),
-)
-
-
-def check_sentence_vectors(fn, *, seed: int = 0, time_limit: float | None = TIME_LIMIT) -> CheckResult:
-    """Check ``fn(word_states, word_mask) -> sentence_vectors`` against
-    :func:`coursekit.classification.pool` (``"mean"``) on the folded document.
-
-    word_states (B, N, L, D), word_mask (B, N, L) bool -> (B, N, D): each sentence's
-    mean over its real words; a padded sentence (no real word) gives zeros.
-    """
-    g = torch.Generator().manual_seed(seed)
-
+def _sentence_cases(g):
     def case(lengths, D):
         lengths = torch.tensor(lengths)  # (B, N) words per sentence, 0 = a padded sentence
         B, N = lengths.shape
         L = int(lengths.max()) + 1
         return torch.randn(B, N, L, D, generator=g), torch.arange(L)[None, None, :] < lengths[..., None]
 
-    names = ("word_states", "word_mask")
-    cases = [
-        Case("B=2, N=3, L=5, D=4: sentence lengths (4, 2, 1) and (3, 3, 0)", case([[4, 2, 1], [3, 3, 0]], 4), names),
-        Case("B=1, N=2, L=4, D=3: sentence lengths (3, 1)", case([[3, 1]], 3), names),
-        Case("B=3, N=4, L=3, D=2: some padded sentences", case([[2, 1, 0, 0], [1, 2, 2, 1], [2, 0, 0, 0]], 2), names),
+    return [
+        Case("B=2, N=3, L=5, D=4: sentence lengths (4, 2, 1) and (3, 3, 0)", case([[4, 2, 1], [3, 3, 0]], 4)),
+        Case("B=1, N=2, L=4, D=3: sentence lengths (3, 1)", case([[3, 1]], 3)),
+        Case("B=3, N=4, L=3, D=2: some padded sentences", case([[2, 1, 0, 0], [1, 2, 2, 1], [2, 0, 0, 0]], 2)),
     ]
-    return run_check(
-        "sentence vectors: fold, mean over each sentence's words, unfold",
-        fn,
-        signature="(word_states, word_mask)",
-        cases=cases,
-        reference=_sentence_reference,
-        reference_name="`coursekit.classification.pool(..., 'mean')` on the folded document",
-        outputs=("sentence_vectors",),
-        mistakes=_SENTENCE_MISTAKES,
-        value_hint="Fold to (B*N, L, D), average each row over its real words (mask!), then view as (B, N, D).",
-        time_limit=time_limit,
-    )
+
+
+check_sentence_vectors = checker(Exercise(
+    name="sentence_vectors",
+    title="sentence vectors: fold, mean over each sentence's words, unfold",
+    signature="(word_states, word_mask)",
+    reference=_sentence_reference,
+    reference_name="`coursekit.classification.pool(..., 'mean')` on the folded document",
+    doc="""word_states (B, N, L, D), word_mask (B, N, L) bool -> (B, N, D): each sentence's mean over its
+    real words; a padded sentence (no real word) gives zeros.""",
+    cases=_sentence_cases,
+    outputs=("sentence_vectors",),
+    mistakes=(
+        Mistake(
+            what="you averaged over all L word slots, padding included.",
+            hint="Average over the real words only: sum `word_states * word_mask[..., None]` over the words and "
+            "divide by the number of real words, `word_mask.sum(-1)` (at least 1, so padded sentences give 0, "
+            "not NaN).",
+            output=lambda word_states, word_mask: word_states.mean(2),
+        ),
+        Mistake(
+            what="you zeroed the padding but divided by L, the padded length, not by each sentence's real length.",
+            hint="Divide by `word_mask.sum(-1, keepdim=True).clamp_min(1)`: a 2-word sentence is averaged over 2 "
+            "words.",
+            output=lambda word_states, word_mask: _masked_sum(word_states, word_mask) / word_states.shape[2],
+        ),
+        Mistake(
+            what="padded sentences (no real words) come out as NaN (0/0); they should be zero vectors.",
+            hint="Clamp the count: `word_mask.sum(-1, keepdim=True).clamp_min(1)`, so an empty sentence gives "
+            "0/1 = 0.",
+            output=lambda word_states, word_mask: _masked_sum(word_states, word_mask)
+            / word_mask.sum(2, keepdim=True),
+        ),
+        Mistake(
+            what="the folding mixed up sentences and words: you transposed before reshaping.",
+            hint="(B, N, L, D) folds straight into (B*N, L, D) with `x.reshape(B * N, L, D)`: row b*N + n is "
+            "sentence n of document b. Unfold with `.view(B, N, D)`. No transpose is needed.",
+            output=_scrambled_fold,
+        ),
+        Mistake(
+            what="your output is (B, L, D): you averaged over the sentences (dim 1) instead of over the words.",
+            hint="A sentence vector pools its own words: reduce over the word dimension L (dim 2, or -1 of the "
+            "mask).",
+            test=_over_sentences,
+        ),
+    ),
+    value_hint="Fold to (B*N, L, D), average each row over its real words (mask!), then view as (B, N, D).",
+))
 
 
 # ----------------------------------------------------------------------------- TVD and JSD
 def _distances_reference(p, q):
     return total_variation(p, q), js_divergence(p, q)
-
-
-def _tvd_no_half(p, q):
-    return (p - q).abs().sum(-1), js_divergence(p, q)
-
-
-def _jsd_bits(p, q):
-    return total_variation(p, q), js_divergence(p, q) / math.log(2)
-
-
-def _jsd_no_halves(p, q):
-    return total_variation(p, q), 2 * js_divergence(p, q)
 
 
 def _jsd_nan(p, q):
@@ -291,77 +264,70 @@ def _jsd_nan(p, q):
 
 def _kl_not_js(got, expected, case) -> bool:
     p, q = case.args
-    if not isinstance(got, (tuple, list)) or len(got) != 2:
+    if not _pair(got):
         return False
     kl = (p * (p / q).log()).sum(-1)
-    return same(got[1], kl, equal_nan=True) or same(got[1], torch.nan_to_num(kl, nan=0.0, posinf=float("inf")), equal_nan=True)
+    return any(same(got[1], x, equal_nan=True) for x in (kl, torch.nan_to_num(kl, nan=0.0, posinf=float("inf"))))
 
 
-def _summed_batch(got, expected, case) -> bool:
-    return isinstance(got, (tuple, list)) and any(isinstance(g, torch.Tensor) and g.dim() == 0 for g in got)
-
-
-_DISTANCE_MISTAKES = (
-    Mistake(
-        what="your total variation is twice too large: it lies in [0, 2].",
-        hint="TVD(p, q) = 1/2 sum_i |p_i - q_i|, so that it lies in [0, 1] (1 = no overlap at all).",
-        output=_tvd_no_half,
-    ),
-    Mistake(
-        what="your JSD is in bits (log base 2); the reference uses natural logs (nats), so its maximum is ln 2.",
-        hint="Use `torch.log` (natural log), not `torch.log2`.",
-        output=_jsd_bits,
-    ),
-    Mistake(
-        what="your JSD is twice too large: you added KL(p||m) and KL(q||m) without the halves.",
-        hint="JSD = 1/2 KL(p || m) + 1/2 KL(q || m), with m = (p + q) / 2.",
-        output=_jsd_no_halves,
-    ),
-    Mistake(
-        what="your JSD is NaN where a probability is 0: 0 * log(0 / m) = 0 * -inf = NaN.",
-        hint="By convention 0 log 0 = 0: compute the terms only where p > 0, e.g. "
-        "`torch.where(p > 0, p * (p / m).log(), 0.0)` (or `torch.xlogy`).",
-        output=_jsd_nan,
-    ),
-    Mistake(
-        what="your second output is KL(p || q), not the Jensen-Shannon divergence.",
-        hint="JSD compares both with their average m = (p + q)/2: symmetric, finite even where q = 0, at most ln 2.",
-        test=_kl_not_js,
-    ),
-    Mistake(
-        what="your output is a single number: you summed over the batch too.",
-        hint="Reduce over the last dimension only (`.sum(-1)`), so each of the B pairs gets its own distance.",
-        test=_summed_batch,
-    ),
-)
-
-
-def check_tvd_and_jsd(fn, *, seed: int = 0, time_limit: float | None = TIME_LIMIT) -> CheckResult:
-    """Check ``fn(p, q) -> (tvd, jsd)`` against :func:`coursekit.classification.total_variation`
-    and :func:`coursekit.classification.js_divergence` (natural log).
-
-    p, q (B, K) distributions over the last dim (entries may be exactly 0); tvd, jsd (B,).
-    """
-    g = torch.Generator().manual_seed(seed)
+def _distance_cases(g):
     p1, q1 = torch.softmax(torch.randn(3, 5, generator=g), -1), torch.softmax(torch.randn(3, 5, generator=g), -1)
     mask = _lengths_mask(6, [6, 4, 2, 1])  # padded attention rows: exact zeros
     p2 = masked_softmax(2 * torch.randn(4, 6, generator=g), mask)
     q2 = masked_softmax(2 * torch.randn(4, 6, generator=g), mask)
     p3, q3 = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]]), torch.tensor([[0.0, 0.0, 1.0], [0.5, 0.5, 0.0]])
-    cases = [
-        Case("B=3, K=5, no zeros", (p1, q1), ("p", "q")),
-        Case("B=4, K=6, masked attention rows with exact zeros", (p2, q2), ("p", "q")),
-        Case("B=2, K=3: disjoint one-hots (TVD 1, JSD ln 2) and two equal rows (0, 0)", (p3, q3), ("p", "q")),
+    return [
+        Case("B=3, K=5, no zeros", (p1, q1)),
+        Case("B=4, K=6, masked attention rows with exact zeros", (p2, q2)),
+        Case("B=2, K=3: disjoint one-hots (TVD 1, JSD ln 2) and two equal rows (0, 0)", (p3, q3)),
     ]
-    return run_check(
-        "total variation and Jensen-Shannon divergence",
-        fn,
-        signature="(p, q)",
-        cases=cases,
-        reference=_distances_reference,
-        reference_name="`coursekit.classification.total_variation` and `js_divergence`",
-        outputs=("tvd", "jsd"),
-        mistakes=_DISTANCE_MISTAKES,
-        value_hint="tvd = 0.5 * |p - q|.sum(-1); m = (p + q)/2; jsd = 0.5 * KL(p||m) + 0.5 * KL(q||m), natural log, 0 log 0 = 0.",
-        time_limit=time_limit,
-    )
+
+
+check_tvd_and_jsd = checker(Exercise(
+    name="tvd_and_jsd",
+    title="total variation and Jensen-Shannon divergence",
+    signature="(p, q)",
+    reference=_distances_reference,
+    reference_name="`coursekit.classification.total_variation` and `js_divergence`",
+    doc="""p, q (B, K) distributions over the last dim (entries may be exactly 0) -> tvd (B,), jsd (B,),
+    the JSD in nats (natural log).""",
+    cases=_distance_cases,
+    outputs=("tvd", "jsd"),
+    mistakes=(
+        Mistake(
+            what="your total variation is twice too large: it lies in [0, 2].",
+            hint="TVD(p, q) = 1/2 sum_i |p_i - q_i|, so that it lies in [0, 1] (1 = no overlap at all).",
+            output=lambda p, q: ((p - q).abs().sum(-1), js_divergence(p, q)),
+        ),
+        Mistake(
+            what="your JSD is in bits (log base 2); the reference uses natural logs (nats), so its maximum is ln 2.",
+            hint="Use `torch.log` (natural log), not `torch.log2`.",
+            output=lambda p, q: (total_variation(p, q), js_divergence(p, q) / math.log(2)),
+        ),
+        Mistake(
+            what="your JSD is twice too large: you added KL(p||m) and KL(q||m) without the halves.",
+            hint="JSD = 1/2 KL(p || m) + 1/2 KL(q || m), with m = (p + q) / 2.",
+            output=lambda p, q: (total_variation(p, q), 2 * js_divergence(p, q)),
+        ),
+        Mistake(
+            what="your JSD is NaN where a probability is 0: 0 * log(0 / m) = 0 * -inf = NaN.",
+            hint="By convention 0 log 0 = 0: compute the terms only where p > 0, e.g. "
+            "`torch.where(p > 0, p * (p / m).log(), 0.0)` (or `torch.xlogy`).",
+            output=_jsd_nan,
+        ),
+        Mistake(
+            what="your second output is KL(p || q), not the Jensen-Shannon divergence.",
+            hint="JSD compares both with their average m = (p + q)/2: symmetric, finite even where q = 0, at most "
+            "ln 2.",
+            test=_kl_not_js,
+        ),
+        Mistake(
+            what="your output is a single number: you summed over the batch too.",
+            hint="Reduce over the last dimension only (`.sum(-1)`), so each of the B pairs gets its own distance.",
+            test=lambda got, expected, case: isinstance(got, (tuple, list))
+            and any(isinstance(x, torch.Tensor) and x.dim() == 0 for x in got),
+        ),
+    ),
+    value_hint="tvd = 0.5 * |p - q|.sum(-1); m = (p + q)/2; jsd = 0.5 * KL(p||m) + 0.5 * KL(q||m), natural log, "
+    "0 log 0 = 0.",
+))
