@@ -2,6 +2,7 @@
 stub, and rejects each plausible wrong answer with that mistake's hint."""
 
 import math
+from collections import namedtuple
 
 import pytest
 import torch
@@ -62,6 +63,18 @@ def test_sdpa_accepts_a_solution():
 
 def test_sdpa_rejects_the_stub():
     assert_not_yet(check_scaled_dot_product_attention(stub), "haven't implemented `stub`")
+
+
+Attended = namedtuple("Attended", "out weights")
+
+
+def sdpa_float64(q, k, v, mask):
+    return attention_like()(q.double(), k.double(), v.double(), mask)
+
+
+@pytest.mark.parametrize("good", [lambda *args: Attended(*attention_like()(*args)), sdpa_float64])
+def test_sdpa_accepts_other_correct_formulations(good):
+    assert_passed(check_scaled_dot_product_attention(good))
 
 
 @pytest.mark.parametrize(
@@ -134,6 +147,21 @@ def test_causal_mask_accepts_solutions_and_rejects_the_stub():
 )
 def test_causal_mask_names_the_mistake(wrong, phrase):
     assert_not_yet(check_causal_mask(wrong), phrase)
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (lambda T: torch.tril(torch.ones(T, T)), "right pattern, but as a float tensor of 1.0 and 0.0"),
+        (lambda T: torch.tril(torch.ones(T, T, dtype=torch.long)), "right pattern, but as an integer tensor"),
+        (lambda T: torch.tril(torch.ones(T, T)).masked_fill(torch.ones(T, T).triu(1).bool(), 7.0),
+         "should have dtype torch.bool, but yours has torch.float32"),
+    ],
+)
+def test_causal_mask_of_another_dtype_gets_a_hint_for_what_it_is(wrong, phrase):
+    result = check_causal_mask(wrong)
+    assert_not_yet(result, phrase, "`dtype=torch.bool`")
+    assert "-inf" not in repr(result) and "additive" not in repr(result)
 
 
 # ---------------------------------------------------------------------------- Hopfield update
