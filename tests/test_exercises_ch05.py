@@ -47,6 +47,12 @@ def test_sinusoidal_checker_accepts_a_solution_and_rejects_the_stub():
     assert_not_yet(check_sinusoidal_encoding(stub), "haven't implemented")
 
 
+def test_sinusoidal_checker_keeps_the_float32_the_exercise_asks_for():
+    """The stub's docstring asks for float32, so a float64 matrix is the one dtype mistake it reports."""
+    result = check_sinusoidal_encoding(lambda T, d: pe_like()(T, d).double())
+    assert_not_yet(result, "should have dtype torch.float32 (float)", "torch.float64")
+
+
 @pytest.mark.parametrize(
     "kw, phrase",
     [
@@ -69,6 +75,18 @@ def good_rms(x, weight, eps):
 def test_rms_checker_accepts_a_solution_and_rejects_the_stub():
     assert_passed(check_rms_norm(good_rms))
     assert_not_yet(check_rms_norm(stub), "haven't implemented")
+
+
+@pytest.mark.parametrize(
+    "good",
+    [
+        lambda x, w, eps: x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w,
+        lambda x, w, eps: F.rms_norm(x, (x.shape[-1],), w, eps),
+        lambda x, w, eps: good_rms(x.double(), w.double(), eps),
+    ],
+)
+def test_rms_checker_accepts_other_correct_formulations(good):
+    assert_passed(check_rms_norm(good))
 
 
 @pytest.mark.parametrize(
@@ -96,6 +114,16 @@ def test_warmup_checker_accepts_a_solution_and_rejects_the_stub():
     assert_not_yet(check_warmup_lr(stub), "haven't implemented")
 
 
+def lr_from_a_list(step, d_model, warmup_steps):
+    """Python floats put back with torch.tensor: float32 from correct numbers (the exercise asks for no dtype)."""
+    return torch.tensor([d_model**-0.5 * min(s**-0.5, s * warmup_steps**-1.5) for s in step.tolist()])
+
+
+def test_warmup_checker_accepts_other_correct_formulations():
+    assert_passed(check_warmup_lr(lr_from_a_list))
+    assert_passed(check_warmup_lr(lambda s, d, w: good_lr(s.float(), d, w)))
+
+
 @pytest.mark.parametrize(
     "fn, phrase",
     [
@@ -116,9 +144,18 @@ def good_swiglu(x, W_gate, W_up, W_down):
     return (gate * torch.sigmoid(gate) * (x @ W_up.T)) @ W_down.T
 
 
+def down_not_transposed(x, W_gate, W_up, W_down):  # apart from the phrase, so the traceback can't quote it
+    return (F.silu(x @ W_gate.T) * (x @ W_up.T)) @ W_down
+
+
 def test_swiglu_checker_accepts_a_solution_and_rejects_the_stub():
     assert_passed(check_swiglu(good_swiglu))
     assert_not_yet(check_swiglu(stub), "haven't implemented")
+
+
+def test_swiglu_checker_accepts_other_correct_formulations():
+    assert_passed(check_swiglu(lambda x, g, u, d: (F.silu(x @ g.T) * (x @ u.T)) @ d.T))
+    assert_passed(check_swiglu(lambda x, g, u, d: F.linear(F.silu(F.linear(x, g)) * F.linear(x, u), d)))
 
 
 @pytest.mark.parametrize(
@@ -128,7 +165,7 @@ def test_swiglu_checker_accepts_a_solution_and_rejects_the_stub():
         (lambda x, g, u, d: (F.relu(x @ g.T) * (x @ u.T)) @ d.T, "ReGLU"),
         (lambda x, g, u, d: (F.silu(x @ u.T) * (x @ g.T)) @ d.T, "wrong branch"),
         (lambda x, g, u, d: F.silu(x @ g.T) @ d.T, "no gating"),
-        (lambda x, g, u, d: (F.silu(x @ g.T) * (x @ u.T)) @ d, "without transposing"),
+        (down_not_transposed, "without transposing"),
     ],
 )
 def test_swiglu_checker_names_each_mistake(fn, phrase):
