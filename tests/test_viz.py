@@ -79,8 +79,13 @@ def params(spec: dict) -> list[dict]:
     return list(spec.get("params", [])) + [p for u in units(spec) for p in u.get("params", [])]
 
 
+# Render with the Vega-Lite this Altair writes for, as a notebook's renderer does: 5.20 for
+# Colab's Altair 5.5 (make colab-versions), 6.x for Altair 6.
+VL_VERSION = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
+
+
 def svg(chart: alt.TopLevelMixin) -> str:
-    return vl_convert.vegalite_to_svg(chart.to_json())
+    return vl_convert.vegalite_to_svg(chart.to_json(), vl_version=VL_VERSION)
 
 
 def label_lookup(label_expr: str) -> list:

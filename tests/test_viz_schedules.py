@@ -7,10 +7,10 @@ import math
 
 import pytest
 import torch
-import vl_convert
 
 from coursekit.transformer import sinusoidal_encoding, warmup_lr
 from coursekit.viz.schedules import positional_encoding_explorer, warmup_explorer
+from test_viz import svg  # rendered with this Altair's Vega-Lite
 
 
 def walk(node):
@@ -34,8 +34,6 @@ def params(spec: dict) -> dict[str, dict]:
     return {p["name"]: p for d in walk(spec) for p in d.get("params", []) if isinstance(p, dict) and "name" in p}
 
 
-def svg(chart) -> str:
-    return vl_convert.vegalite_to_svg(chart.to_json())
 
 
 # ----------------------------------------------------------------------------- positional encodings

@@ -10,10 +10,10 @@ import re
 import numpy as np
 import pytest
 import torch
-import vl_convert
 
 from coursekit.attention import SelfAttentionConfig, SelfAttentionModel
 from coursekit.viz.selfattn import show_self_attention, temperature_explorer
+from test_viz import svg  # rendered with this Altair's Vega-Lite
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -22,7 +22,7 @@ TOKENS = ["cat", "dog", "car", "sky"]
 
 
 def svg_texts(chart) -> list[str]:
-    image = vl_convert.vegalite_to_svg(chart.to_dict())
+    image = svg(chart)
     return [re.sub(r"<[^>]+>", "", t) for t in re.findall(r"<text[^>]*>(.*?)</text>", image, re.S)]
 
 
