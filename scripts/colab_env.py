@@ -16,6 +16,7 @@ Used by ``tests/test_colab_install.py`` and ``make colab-versions``::
 
     python scripts/colab_env.py dry-run            # this checkout, as the setup cell installs it
     python scripts/colab_env.py constraints numpy ipywidgets   # Colab's pins, one per line
+    python scripts/colab_env.py check pins.txt     # this Python has exactly those versions
 """
 
 from __future__ import annotations
@@ -150,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("constraints", help="print Colab's `name==version` for the named packages")
     c.add_argument("names", nargs="+")
+    k = sub.add_parser("check", help="fail unless this Python has exactly the versions a constraints file pins")
+    k.add_argument("constraints", type=Path)
     d = sub.add_parser("dry-run", help="what installing a checkout of coursekit would change in Colab")
     d.add_argument("--checkout", type=Path, default=ROOT, help="the coursekit source tree (default: this one)")
     args = ap.parse_args(argv)
@@ -160,6 +163,22 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"not in {FREEZE.name}: {missing}")
         for n in args.names:
             print("{}=={}".format(*pkgs[canonical(n)]))
+        return 0
+    if args.cmd == "check":
+        from importlib.metadata import PackageNotFoundError, version
+
+        wrong = []
+        for name, (_, want) in read_freeze(args.constraints).items():
+            try:
+                have = version(name)
+            except PackageNotFoundError:
+                have = "not installed"
+            if have != want:
+                wrong.append(f"{name}: {have}, want {want}")
+        if wrong:
+            print("not Colab's versions: " + "; ".join(wrong), file=sys.stderr)
+            return 1
+        print(f"Colab's versions ({len(read_freeze(args.constraints))} pinned): ok")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         wheel = build_wheel(args.checkout, Path(tmp) / "dist")
