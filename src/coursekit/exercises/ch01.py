@@ -6,8 +6,8 @@ Learner functions, as the notebook's stubs declare them::
     def my_masked_loss(logits, targets, pad_id=0):   # (B, T, V), (B, T) -> scalar
     def my_beam_step(scores, logp, beam_size):       # (B, K), (B, K, V) -> 3 x (B, beam_size)
 
-References: :func:`coursekit.data.decoder_io`, :func:`coursekit.seq2seq.sequence_loss`,
-:func:`coursekit.seq2seq.beam_step`. Legend: B batch, T target length, V vocabulary, K beams.
+References: :func:`coursekit.data.decoder_io`, :func:`coursekit.decoding.sequence_loss`,
+:func:`coursekit.decoding.beam_step`. Legend: B batch, T target length, V vocabulary, K beams.
 
 By the time of these checks the notebook has imported ``torch`` and no more:
 not ``torch.nn.functional as F``, so the hints spell it out.
@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import Vocab, decoder_io, pad_sequences
-from ..seq2seq import beam_step, sequence_loss
+from ..decoding import beam_step, sequence_loss
 from .compare import same
 from .spec import Case, Exercise, Mistake, checker
 
@@ -158,26 +158,6 @@ check_decoder_io = checker(Exercise(
 
 
 # ----------------------------------------------------------------------------- masked loss
-def _swap_ids(x: torch.Tensor, a: int, b: int) -> torch.Tensor:
-    out = x.clone()
-    out[x == a], out[x == b] = b, a
-    return out
-
-
-def _loss_reference(logits: torch.Tensor, targets: torch.Tensor, pad_id: int = 0) -> torch.Tensor:
-    """:func:`coursekit.seq2seq.sequence_loss` with any padding id.
-
-    ``sequence_loss`` ignores id 0. For another ``pad_id`` we rename token
-    ``pad_id`` <-> 0 in the targets and swap the two logit columns to match:
-    the loss is unchanged by renaming tokens, and padding is now 0.
-    """
-    if pad_id == PAD:
-        return sequence_loss(logits, targets)
-    cols = list(range(logits.shape[-1]))
-    cols[PAD], cols[pad_id] = pad_id, PAD
-    return sequence_loss(logits[..., cols], _swap_ids(targets, PAD, pad_id))
-
-
 def _token_losses(logits, targets):
     B, T, V = logits.shape
     return F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), reduction="none").view(B, T)
@@ -233,8 +213,8 @@ check_masked_loss = checker(Exercise(
     name="masked_loss",
     title="masked cross-entropy loss",
     signature="(logits, targets, pad_id=0)",
-    reference=_loss_reference,
-    reference_name="`coursekit.seq2seq.sequence_loss`",
+    reference=lambda logits, targets, pad_id=0: sequence_loss(logits, targets, pad_id=pad_id),
+    reference_name="`coursekit.decoding.sequence_loss`",
     doc="""logits (B, T, V) float; targets (B, T) long with ``pad_id`` after each sequence's end.
     The loss is a 0-d tensor: the mean cross-entropy over the non-pad tokens.""",
     cases=_loss_cases,
@@ -403,7 +383,7 @@ check_beam_step = checker(Exercise(
     title="one step of beam search",
     signature="(scores, logp, beam_size)",
     reference=beam_step,
-    reference_name="`coursekit.seq2seq.beam_step`",
+    reference_name="`coursekit.decoding.beam_step`",
     doc="""scores (B, K) float, logp (B, K, V) float -> (new_scores, parents, tokens), each
     (B, beam_size), best first; ``parents`` and ``tokens`` are long.""",
     cases=_beam_cases,
