@@ -31,6 +31,8 @@ The package, one module per idea:
 - :mod:`.calls`: calling the learner's code on copies, with a time limit;
 - :mod:`.errors`: what the learner's exception means, and the hint for it;
 - :mod:`.feedback`: :class:`CheckResult` and the words for values;
+- :mod:`.predict`: "predict, then run" questions (:class:`Prediction`), checked against a
+  small experiment that measures the outcome;
 - ``chNN.py``: each chapter's exercises, as :class:`Exercise` specs.
 
 Adding a chapter's checkers: write ``chNN.py`` with one
@@ -42,6 +44,7 @@ at the bottom of this file.
 from .calls import TIME_LIMIT
 from .compare import ATOL, RTOL, same
 from .feedback import NOT_YET, PASSED, CheckResult
+from .predict import Measured, Prediction, prediction_checker
 from .spec import Case, Exercise, Mistake, checker, run_check
 
 # The framework's names; each chapter's checkers are appended at the bottom.
@@ -54,6 +57,9 @@ __all__ = [
     "Exercise",
     "checker",
     "run_check",
+    "Measured",
+    "Prediction",
+    "prediction_checker",
 ]
 
 from . import ch01, ch02, ch03, ch04, ch05  # noqa: E402
