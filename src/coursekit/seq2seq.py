@@ -19,6 +19,13 @@ Papers, and the part of each this module implements:
   ``tanh(W_c [c_t; h_t])`` (Eq. 5); local attention with a monotonic or
   predicted centre ``p_t = S * sigmoid(v_p^T tanh(W_p h_t))`` and a Gaussian of
   sigma = D/2 (Eqs. 9-10) (``decoder="luong"``, ``window=D``).
+- Nguyen, Nguyen, Joty & Li (2020), *Differentiable Window for Dynamic Local
+  Attention*, ACL 2020, arXiv:2006.13561, Sec. 2: a window whose left and right
+  edges are learned, soft distributions over the positions; their cumulative
+  sums make a soft mask, ~1 between the edges and ~0 outside
+  (``differentiable_window=True``). Here the mask multiplies the attention
+  weights, which are then renormalised: the core idea in an RNN decoder, not
+  the paper's Transformer variants.
 - Xu et al. (2015), *Show, Attend and Tell*, arXiv:1502.03044, Sec. 4: hard
   attention picks one position. Xu et al. train it with REINFORCE; here it is
   trained with the straight-through Gumbel-softmax estimator (Jang et al.
@@ -78,6 +85,7 @@ class Seq2SeqConfig:
     window: int | None = None  # local attention half-width D (Luong: D=10); None = global attention
     local: str = "predictive"  # local centre: "monotonic" (p_t = t) or "predictive" (p_t learned)
     hard: bool = False  # hard attention: attend to exactly one source position
+    differentiable_window: bool = False  # Nguyen et al. 2020: learned soft left and right window edges
     attn_dim: int = 32  # width of the additive / concat scoring layer (its (B, T, S, A) tanh dominates CPU time)
     dropout: float = 0.0  # on the attentional state before the output layer
 
@@ -97,11 +105,19 @@ class Seq2SeqConfig:
         if self.window is not None:
             check_positive("window", self.window)
         check_bool("hard", self.hard)
+        check_bool("differentiable_window", self.differentiable_window)
+        if self.differentiable_window and (self.window is not None or self.hard):
+            raise ValueError(
+                "differentiable_window=True learns its own window: it takes window=None and hard=False, "
+                f"got window={self.window!r}, hard={self.hard!r}"
+            )
         check_real("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
         if self.attention is None and (self.window is not None or self.hard):
             raise ValueError(
                 f"window={self.window!r} and hard={self.hard!r} need an attention score; got attention=None"
             )
+        if self.attention is None and self.differentiable_window:
+            raise ValueError("differentiable_window=True needs an attention score; got attention=None")
 
     @classmethod
     def for_data(cls, data: Seq2SeqData, **kwargs) -> "Seq2SeqConfig":
@@ -196,6 +212,21 @@ class Attention(nn.Module):
         if cfg.window is not None and cfg.local == "predictive":
             self.W_p = nn.Linear(H, cfg.attn_dim, bias=False)  # Luong Eq. 9
             self.v_p = nn.Linear(cfg.attn_dim, 1, bias=False)
+        if cfg.differentiable_window:  # one bilinear score per edge: where the window starts, where it ends
+            self.W_left = nn.Linear(H, H, bias=False)
+            self.W_right = nn.Linear(H, H, bias=False)
+
+    def window_mask(self, query, memory, mask):
+        """The Differentiable Window's soft mask (Nguyen et al. 2020, Sec. 2), (B, T, S) in [0, 1].
+
+        Each query gives a distribution over the left edge, ``a_l = softmax(q^T W_l h_j)``, and
+        one over the right edge, ``a_r``. Position j is inside the window when the left edge is at
+        or before it and the right edge at or after it: ``m_j = (sum_{i<=j} a_l,i)(sum_{i>=j} a_r,i)``.
+        With one-hot edges this is exactly the 0/1 window [l, r]; soft edges keep it differentiable.
+        """
+        left = masked_softmax(self.W_left(query) @ memory.transpose(1, 2), mask)  # (B, T, S)
+        right = masked_softmax(self.W_right(query) @ memory.transpose(1, 2), mask)  # (B, T, S)
+        return left.cumsum(-1) * right.flip(-1).cumsum(-1).flip(-1)  # P(l <= j) * P(r >= j)
 
     def forward(self, query, memory, src_lengths, positions):
         B, T, _ = query.shape
@@ -225,6 +256,9 @@ class Attention(nn.Module):
             weights = masked_softmax(scores, mask)
             if gauss is not None:
                 weights = weights * gauss
+            if self.cfg.differentiable_window:
+                weights = weights * self.window_mask(query, memory, mask.expand(B, T, S))
+                weights = weights / weights.sum(-1, keepdim=True).clamp_min(1e-9)  # renormalise inside the window
         context = weights @ memory  # (B, T, S) @ (B, S, H) -> (B, T, H)
         return context, weights
 
