@@ -35,6 +35,8 @@ __all__ = [
     "split_heads",
     "merge_heads",
     "MultiHeadAttention",
+    "ScoreStatistics",
+    "score_statistics",
     "SelfAttentionConfig",
     "SelfAttentionOutput",
     "SelfAttentionModel",
@@ -307,6 +309,57 @@ class MultiHeadAttention(nn.Module):
             self.out_proj.bias.copy_(mha.out_proj.bias)
         self.out_proj.weight.copy_(mha.out_proj.weight)
         return self
+
+
+# ----------------------------------------------------------------------------- why 1/sqrt(d_k), measured
+@dataclass(frozen=True)
+class ScoreStatistics:
+    """What the softmax does with random dot-product scores at one width ``d_k``
+    (Vaswani et al. 2017, Sec. 3.2.1 and footnote 4). Means are over the queries."""
+
+    d_k: int
+    scaled: bool  # scores divided by sqrt(d_k) or not
+    dot_variance: float  # variance of the raw dot products q·k (footnote 4: d_k)
+    max_weight: float  # mean largest softmax weight: 1/S for uniform weights, 1 for one-hot
+    entropy: float  # mean entropy of the weights in nats: log S uniform, 0 one-hot
+    grad_norm: float  # mean ||dL/ds|| over queries, L = sum_j a_j g_j for a random upstream gradient g
+    vanishing: float  # share of queries whose ||dL/ds|| < 1e-3
+
+
+def score_statistics(
+    d_k: int, *, queries: int = 500, keys: int = 16, scaled: bool = True, seed: int = 0,
+    device: torch.device | str | None = None,
+) -> ScoreStatistics:
+    """Draw ``queries`` queries, each with its own ``keys`` keys, all components independent N(0, 1)
+    (footnote 4's assumption), and measure the softmax over the scores q·k (divided by sqrt(d_k) if
+    ``scaled``): its largest weight, its entropy, and the gradient reaching the scores.
+
+    Deterministic for a given ``seed`` and device; the same seed gives the same draws scaled or not.
+    """
+    check_positive("d_k", d_k)
+    check_positive("queries", queries)
+    check_positive("keys", keys)
+    if not isinstance(scaled, bool):
+        raise ValueError(f"scaled must be True or False, got {scaled!r}")
+    g = torch.Generator(device=device or "cpu").manual_seed(seed)
+    q = torch.randn(queries, 1, d_k, generator=g, device=device)  # one query per row
+    k = torch.randn(queries, keys, d_k, generator=g, device=device)  # its own S keys
+    upstream = torch.randn(queries, keys, generator=g, device=device)  # g, a random dL/da
+    dots = (q @ k.transpose(-2, -1)).squeeze(1)  # (queries, S) raw q·k
+    with torch.enable_grad():
+        s = (dots / math.sqrt(d_k) if scaled else dots).requires_grad_(True)
+        a = torch.softmax(s, dim=-1)  # (queries, S)
+        (grad,) = torch.autograd.grad((a * upstream).sum(), s)  # dL/ds = a * (g - a·g), per row
+    a, grad = a.detach(), grad.norm(dim=-1)
+    return ScoreStatistics(
+        d_k=d_k,
+        scaled=scaled,
+        dot_variance=dots.var().item(),
+        max_weight=a.amax(-1).mean().item(),
+        entropy=-(a * a.clamp_min(1e-30).log()).sum(-1).mean().item(),
+        grad_norm=grad.mean().item(),
+        vanishing=(grad < 1e-3).float().mean().item(),
+    )
 
 
 # ----------------------------------------------------------------------------- a small self-attention model

@@ -3,9 +3,18 @@
 Paper: Hubert Ramsauer, Bernhard Schäfl, Johannes Lehner, Philipp Seidl, Michael
 Widrich, Thomas Adler, Lukas Gruber, Markus Holzleitner, Milena Pavlović, Geir
 Kjetil Sandve, Victor Greiff, David Kreil, Michael Kopp, Günter Klambauer,
-Johannes Brandstetter, Sepp Hochreiter (2020), "Hopfield Networks is All You
-Need", https://arxiv.org/abs/2008.02217, Sec. 2 (Eq. 2, energy; Eq. 3, update;
-Theorem 1, the energy decreases; Sec. 3, the Hopfield layer is attention).
+Johannes Brandstetter, Sepp Hochreiter (2021), "Hopfield Networks is All You
+Need", ICLR 2021 (arXiv 2020), https://arxiv.org/abs/2008.02217, Sec. 2 (Eq. 2,
+energy; Eq. 3, update; Theorem 1, global convergence of the update, a concave-convex
+procedure, so no update raises the energy; Theorems 4-5, retrieval in one update with
+an error exponentially small in the separation; Sec. 3, the Hopfield layer is attention).
+
+Lineage: Krotov and Hopfield (2016), "Dense Associative Memory for Pattern
+Recognition", use binary states and polynomial interaction functions F(x) = x^n
+(capacity proportional to d^(n-1)); Demircigil, Heusel, Löwe, Upgang and Vermet
+(2017), "On a model of associative memory with huge storage capacity", use
+F(x) = exp(x) (capacity exponential in d); Ramsauer et al. generalise the exponential
+energy to continuous states: E = -lse(beta, X^T xi) + xi^T xi / 2 + const.
 
 The paper stores N patterns as the columns of X (d, N) and updates a state
 pattern xi (d,) by
@@ -32,7 +41,10 @@ from torch import nn
 
 from .utils import check_positive, check_tensor
 
-__all__ = ["hopfield_update", "hopfield_energy", "retrieve", "retrieval_accuracy", "HopfieldLayer"]
+__all__ = [
+    "hopfield_update", "hopfield_energy", "retrieve", "retrieval_accuracy", "separation", "metastable_size",
+    "HopfieldLayer",
+]
 
 
 def _check_pair(state: torch.Tensor, stored: torch.Tensor, beta: float) -> None:
@@ -48,7 +60,7 @@ def _check_pair(state: torch.Tensor, stored: torch.Tensor, beta: float) -> None:
 
 
 def hopfield_update(state: torch.Tensor, stored: torch.Tensor, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """One update of the modern Hopfield network (Ramsauer et al. 2020, Eq. 3), for M states at once.
+    """One update of the modern Hopfield network (Ramsauer et al. 2021, Eq. 3), for M states at once.
 
     state (..., M, d), stored (..., N, d), float; beta > 0 the inverse temperature.
     Returns (new_state (..., M, d), p (..., M, N)), p = softmax(beta X^T xi) per state:
@@ -60,10 +72,11 @@ def hopfield_update(state: torch.Tensor, stored: torch.Tensor, beta: float) -> t
 
 
 def hopfield_energy(state: torch.Tensor, stored: torch.Tensor, beta: float) -> torch.Tensor:
-    """E(xi) = -lse(beta, X^T xi) + xi^T xi / 2 + log(N) / beta + M_x^2 / 2 (Ramsauer et al. 2020, Eq. 2),
+    """E(xi) = -lse(beta, X^T xi) + xi^T xi / 2 + log(N) / beta + M_x^2 / 2 (Ramsauer et al. 2021, Eq. 2),
     with lse(beta, z) = log(sum exp(beta z)) / beta and M_x the largest stored-pattern norm.
 
-    state (..., M, d), stored (..., N, d). Returns (..., M). Theorem 1: an update never raises it.
+    state (..., M, d), stored (..., N, d). Returns (..., M). No update raises it (the update is a
+    concave-convex procedure on it, the basis of their Theorem 1).
     """
     _check_pair(state, stored, beta)
     N = stored.shape[-2]
@@ -103,8 +116,39 @@ def retrieval_accuracy(retrieved: torch.Tensor, stored: torch.Tensor, targets: t
     return (err <= tol).float().mean().item()
 
 
+def separation(stored: torch.Tensor) -> torch.Tensor:
+    """Each stored pattern's separation from the others, Delta_i = x_i^T x_i - max_{j != i} x_i^T x_j
+    (Ramsauer et al. 2021, Sec. 2, before Theorem 4): the larger it is, the smaller the beta that
+    retrieves x_i in one update (their Theorems 4-5 bound the error by terms in exp(-beta Delta_i)).
+
+    stored (..., N, d) float, N >= 2. Returns (..., N).
+    """
+    check_tensor("stored", stored, dtype="float")
+    if stored.dim() < 2 or stored.shape[-2] < 2:
+        raise ValueError(f"stored must have shape (..., N, d) with N >= 2, got {tuple(stored.shape)}")
+    sims = stored @ stored.transpose(-2, -1)  # (..., N, N)
+    own = sims.diagonal(dim1=-2, dim2=-1)  # (..., N): x_i^T x_i
+    eye = torch.eye(sims.shape[-1], dtype=torch.bool, device=sims.device)
+    return own - sims.masked_fill(eye, float("-inf")).amax(-1)
+
+
+def metastable_size(p: torch.Tensor, mass: float = 0.9) -> torch.Tensor:
+    """The smallest number k of weights in each row of ``p`` that together reach ``mass``: the size of
+    the metastable state an update lands in (Ramsauer et al. 2021, Sec. 4, who use mass 0.90 to
+    sort attention heads: k = 1 is a single pattern, k near N the global average).
+
+    p (..., N) non-negative rows summing to 1. Returns (...,) long.
+    """
+    check_tensor("p", p, dtype="float")
+    if not 0 < mass <= 1:
+        raise ValueError(f"mass must be in (0, 1], got {mass!r}")
+    cum = p.sort(dim=-1, descending=True).values.cumsum(-1)  # (..., N)
+    # count the prefixes that fall short of the mass, plus the one that reaches it (float slack: 1e-6)
+    return ((cum < mass - 1e-6).sum(-1) + 1).clamp_max(p.shape[-1])
+
+
 class HopfieldLayer(nn.Module):
-    """A Hopfield layer with N learned stored patterns (Ramsauer et al. 2020, Sec. 3, "HopfieldLayer").
+    """A Hopfield layer with N learned stored patterns (Ramsauer et al. 2021, Sec. 3, "HopfieldLayer").
 
     Each input token, projected to a state pattern xi = x W, does one update against the
     learned patterns, i.e. attends over a learned memory: out = softmax(beta xi X^T) X.
