@@ -61,6 +61,7 @@ __all__ = [
     "evaluate",
     "accuracy_by_length",
     "teacher_forced_accuracy",
+    "context_probe",
     # defined in coursekit.decoding and coursekit.rnn, shared with the Transformer and Chapter 3
     "Decoded",
     "beam_step",
@@ -465,3 +466,36 @@ def teacher_forced_accuracy(model: nn.Module, data: Seq2SeqData, batch_size: int
             tok_n += int(mask.sum())
             seq_ok += int((right | ~mask).all(dim=1).sum())
     return {"seq_acc": seq_ok / len(data), "tok_acc": tok_ok / max(tok_n, 1)}
+
+
+@torch.no_grad()
+def context_probe(model: nn.Module, data: Seq2SeqData, *, ridge: float = 1.0) -> list[dict]:
+    """How much of each source position a linear read-out recovers from the fixed context vector
+    (Chapter 1's probe of the bottleneck).
+
+    Every source in ``data`` must have the same length L. The encoder maps each to its summary
+    ``c`` (B, H), the vector the plain decoder sees. On the first half of ``data``, one ridge
+    regression per position (closed form, float64) maps ``[c; 1]`` to the one-hot source symbol
+    there; on the held-out second half, the read-out's argmax is scored. Returns rows
+    ``{"position": 1..L, "probe_acc", "n"}`` (``n`` held-out strings), ready for a chart. A linear
+    read-out is a lower bound on what ``c`` holds: the decoder reads it non-linearly.
+    """
+    check_real("ridge", ridge, low=0.0)
+    lengths = {len(s) for s, _ in data.pairs}
+    if len(lengths) != 1 or len(data) < 4:
+        raise ValueError(f"context_probe needs >= 4 sources of one length, got {len(data)} of lengths {sorted(lengths)}")
+    device = next(model.parameters()).device
+    batch = data.batch().to(device)
+    with eval_mode(model):
+        _, summary, _, _ = model.encode(batch.src, batch.src_lengths)  # (B, H)
+    N, L = batch.src.shape
+    V = model.cfg.src_vocab_size
+    X = torch.cat([summary.double().cpu(), torch.ones(N, 1, dtype=torch.float64)], dim=1)  # (N, H+1)
+    Y = F.one_hot(batch.src.cpu(), V).double().reshape(N, L * V)  # (N, L*V): every position at once
+    n = N // 2
+    gram = X[:n].T @ X[:n] + ridge * torch.eye(X.shape[1], dtype=torch.float64)
+    W = torch.linalg.solve(gram, X[:n].T @ Y[:n])  # (H+1, L*V)
+    pred = (X[n:] @ W).reshape(N - n, L, V).argmax(-1)  # (N-n, L)
+    acc = (pred == batch.src[n:].cpu()).double().mean(0)  # (L,)
+    return [{"position": i + 1, "probe_acc": float(a), "n": N - n} for i, a in enumerate(acc)]
+
