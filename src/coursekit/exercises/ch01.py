@@ -1,16 +1,22 @@
-"""Chapter 1 exercises (seq2seq and the bottleneck): decoder inputs, the masked loss, one beam step.
+"""Chapter 1 exercises (seq2seq and the bottleneck): decoder inputs, the masked loss, the
+teacher-forced loss assembled from those two, one beam step, and a prediction about the context vector.
 
 Learner functions, as the notebook's stubs declare them::
 
     def my_decoder_io(targets):                      # list[list[int]] -> (tgt_in, tgt_out)
     def my_masked_loss(logits, targets, pad_id=0):   # (B, T, V), (B, T) -> scalar
+    def my_teacher_forced_loss(model, src, targets): # Seq2Seq, (B, S), list[list[int]] -> scalar
     def my_beam_step(scores, logp, beam_size):       # (B, K), (B, K, V) -> 3 x (B, beam_size)
+    def my_bottleneck_prediction():                  # -> "the start", "the end", "both ends" or "everywhere alike"
 
 References: :func:`coursekit.data.decoder_io`, :func:`coursekit.decoding.sequence_loss`,
-:func:`coursekit.decoding.beam_step`. Legend: B batch, T target length, V vocabulary, K beams.
+:func:`coursekit.decoding.teacher_forced_loss`, :func:`coursekit.decoding.beam_step`; the
+prediction is measured with :func:`coursekit.seq2seq.context_probe`.
+Legend: B batch, S source length, T target length, V vocabulary, K beams.
 
 By the time of these checks the notebook has imported ``torch`` and no more:
-not ``torch.nn.functional as F``, so the hints spell it out.
+not ``torch.nn.functional as F``, so the hints spell it out. ``my_teacher_forced_loss``
+calls the learner's own ``my_decoder_io`` and ``my_masked_loss``, so its hints name those.
 """
 
 from __future__ import annotations
@@ -18,12 +24,20 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..data import Vocab, decoder_io, pad_sequences
-from ..decoding import beam_step, sequence_loss
+from ..data import Batch, Vocab, copy_task, decoder_io, pad_sequences
+from ..decoding import beam_step, sequence_loss, teacher_forced_loss
+from ..seq2seq import Seq2Seq, Seq2SeqConfig, context_probe
 from .compare import same
+from .predict import Measured, Prediction, prediction_checker
 from .spec import Case, Exercise, Mistake, checker
 
-__all__ = ["check_decoder_io", "check_masked_loss", "check_beam_step"]
+__all__ = [
+    "check_decoder_io",
+    "check_masked_loss",
+    "check_teacher_forced_loss",
+    "check_beam_step",
+    "check_bottleneck_prediction",
+]
 
 BOS, EOS, PAD = Vocab.bos_id, Vocab.eos_id, Vocab.pad_id
 
@@ -203,6 +217,13 @@ def _loss_cases(g):
     ]
 
 
+_NUMBER_NOT_TENSOR = Mistake(
+    what="your loss is a number, not a tensor.",
+    hint="Return the tensor itself, without `.item()` or `float(...)`: training calls `loss.backward()`, "
+    "which needs a tensor connected to the model's parameters.",
+    test=lambda got, expected, case: isinstance(got, (float, int)) and not isinstance(got, bool),
+)
+
 _LOG_HINT = (
     "Cross-entropy is the mean of -log p(target), with p = softmax(logits). Use "
     "`torch.log_softmax(logits, dim=-1)` and pick the target's entry with `.gather(-1, targets.unsqueeze(-1))`, "
@@ -220,12 +241,7 @@ check_masked_loss = checker(Exercise(
     cases=_loss_cases,
     outputs=("loss",),
     mistakes=(
-        Mistake(
-            what="your loss is a number, not a tensor.",
-            hint="Return the tensor itself, without `.item()` or `float(...)`: training calls `loss.backward()`, "
-            "which needs a tensor connected to the model's parameters.",
-            test=lambda got, expected, case: isinstance(got, (float, int)) and not isinstance(got, bool),
-        ),
+        _NUMBER_NOT_TENSOR,
         Mistake(
             what="your loss is not a single number (a 0-d tensor).",
             hint="Reduce the per-token losses to one scalar: the mean over the real (non-pad) tokens (for "
@@ -456,3 +472,146 @@ check_beam_step = checker(Exercise(
     value_hint="Add each beam's score to its next-token log-probabilities, rank all K*V candidates together "
     "with `topk`; then, " + _DIVMOD,
 ))
+
+
+# ----------------------------------------------------------------------------- teacher-forced loss (assembled)
+def _tf_reference(model, src, targets):
+    """The training loss every encoder-decoder in the course uses, on these targets."""
+    tgt_in, tgt_out = decoder_io(targets)
+    lengths = (src != PAD).sum(1)
+    return teacher_forced_loss(model, Batch(src, lengths, tgt_in, tgt_out))
+
+
+def _tf_wired(read: str, score: str, *, padding: bool = False):
+    """A loss whose decoder reads ``read`` and is scored against ``score`` ("in" or "out")."""
+
+    def loss(model, src, targets):
+        views = dict(zip(("in", "out"), decoder_io(targets)))
+        logits = model(src, views[read]).logits  # (B, T+1, V)
+        if padding:
+            return _token_losses(logits, views[score]).mean()
+        return sequence_loss(logits, views[score])
+
+    return loss
+
+
+def _is_logits(got, expected, case) -> bool:
+    model, src, targets = case.args
+    return isinstance(got, torch.Tensor) and got.dim() == 3 and got.shape[-1] == model.cfg.tgt_vocab_size
+
+
+def _tf_cases(g):
+    def model(cell):
+        cfg = Seq2SeqConfig(src_vocab_size=14, tgt_vocab_size=12, emb_dim=6, hidden_size=8, cell=cell)
+        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (), generator=g)))  # cases(g) runs inside fork_rng
+        return Seq2Seq(cfg).eval()
+
+    def ids(n, vocab):
+        return torch.randint(4, vocab, (n,), generator=g).tolist()
+
+    src_lengths = (5, 3, 4)
+    src = pad_sequences([ids(n, 14) for n in src_lengths])
+    targets = [ids(n, 12) for n in (4, 6, 1)]  # not a copy of the source, of other lengths
+    copy = [[4, 7, 5], [9, 6]]
+    return [
+        Case("a GRU encoder-decoder, 3 sources of lengths 5, 3, 4, targets of lengths 4, 6, 1", (model("gru"), src, targets)),
+        Case("an LSTM encoder-decoder copying 2 strings", (model("lstm"), pad_sequences(copy), copy)),
+    ]
+
+
+check_teacher_forced_loss = checker(Exercise(
+    name="teacher_forced_loss",
+    title="the teacher-forced training loss, assembled from your pieces",
+    signature="(model, src, targets)",
+    reference=_tf_reference,
+    reference_name="`coursekit.decoding.teacher_forced_loss`",
+    doc="""model: a coursekit ``Seq2Seq``; src (B, S) long, 0-padded; targets: a list of B lists of
+    token ids. The loss is a 0-d tensor: the masked cross-entropy of ``model(src, tgt_in).logits``
+    against ``tgt_out``, with (tgt_in, tgt_out) built from ``targets``.""",
+    cases=_tf_cases,
+    outputs=("loss",),
+    mistakes=(
+        Mistake(
+            what="you returned the logits, not the loss.",
+            hint="Give the logits and `tgt_out` to your `my_masked_loss`: "
+            "`my_masked_loss(model(src, tgt_in).logits, tgt_out)` is the scalar to return.",
+            test=_is_logits,
+        ),
+        _NUMBER_NOT_TENSOR,
+        Mistake(
+            what="the decoder reads `tgt_out` and is scored against `tgt_in`: the two views are swapped.",
+            hint="Build them with `tgt_in, tgt_out = my_decoder_io(targets)`, then feed `tgt_in` (bos + target) "
+            "to the model and score its logits against `tgt_out` (target + eos).",
+            output=_tf_wired("out", "in"),
+        ),
+        Mistake(
+            what="the decoder reads `tgt_out`, the very tokens it is scored on, so it could learn to copy its input.",
+            hint="The decoder reads the *previous* true token at each step: `model(src, tgt_in)` with `tgt_in` = bos "
+            "+ target, scored against `tgt_out`.",
+            output=_tf_wired("out", "out"),
+        ),
+        Mistake(
+            what="your logits are scored against `tgt_in`, the tokens the decoder reads, not the ones it must predict.",
+            hint="Score against `tgt_out` (target + eos): at step t the decoder reads `tgt_in[:, t]` and must "
+            "predict `tgt_out[:, t]`, the next token.",
+            output=_tf_wired("in", "in"),
+        ),
+        Mistake(
+            what="your loss averages over every position, padding included.",
+            hint="Use your `my_masked_loss(logits, tgt_out)`, which averages over the real tokens only: padding is "
+            "not part of any target.",
+            output=_tf_wired("in", "out", padding=True),
+        ),
+    ),
+    value_hint="tgt_in, tgt_out = my_decoder_io(targets); logits = model(src, tgt_in).logits; "
+    "return my_masked_loss(logits, tgt_out).",
+))
+
+
+# ----------------------------------------------------------------------------- predict: what survives in c
+PROBE_LENGTH, PROBE_HIDDEN = 16, 64  # the notebook's longest training length and width on a CPU
+
+
+def untrained_probe(hidden_size: int = PROBE_HIDDEN, length: int = PROBE_LENGTH, n: int = 600, seed: int = 0) -> list[dict]:
+    """:func:`coursekit.seq2seq.context_probe` of an untrained (seeded) plain encoder-decoder on
+    ``n`` random strings of one ``length``: what a bidirectional summary keeps before any training."""
+    data = copy_task(n, lengths=[length], seed=seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Seq2Seq(Seq2SeqConfig.for_data(data, attention=None, hidden_size=hidden_size))
+    return context_probe(model, data)
+
+
+def _measure_probe() -> Measured:
+    acc = [r["probe_acc"] for r in untrained_probe()]
+    start, end, middle = sum(acc[:3]) / 3, sum(acc[-3:]) / 3, sum(acc[3:-3]) / len(acc[3:-3])
+    margin = 0.2  # a difference this large is no accident of 300 held-out strings
+    if start > middle + margin and end > middle + margin:
+        answer = "both ends"
+    elif start > max(middle, end) + margin:
+        answer = "the start"
+    elif end > max(middle, start) + margin:
+        answer = "the end"
+    else:
+        answer = "everywhere alike"
+    evidence = (
+        f"from the context vector of an untrained bidirectional GRU encoder (c in R^{PROBE_HIDDEN}), a linear "
+        f"read-out recovers {start:.0%} of the first three symbols of held-out strings of length {PROBE_LENGTH}, "
+        f"{middle:.0%} of the middle ones (chance is 10%) and {end:.0%} of the last three."
+    )
+    return Measured(answer, evidence)
+
+
+check_bottleneck_prediction = prediction_checker(Prediction(
+    name="bottleneck_prediction",
+    title="predict: which symbols of a long string survive in c?",
+    question="An untrained bidirectional encoder reads random strings of length 16 into c = [h_fwd(S); h_bwd(1)]. "
+    "A linear read-out then tries to recover each symbol from c alone. Which symbols does it recover best?",
+    choices=("the start", "the end", "both ends", "everywhere alike"),
+    measure=_measure_probe,
+    why="c joins the forward RNN's last state, which has just read the end of the string, and the backward RNN's "
+    "last state, which has just read its start. Each step of a recurrence overwrites part of what came before, so "
+    "the middle, far from both ends, is what fades. Training can teach the encoder to keep more, but every symbol "
+    "must still share the same fixed number of dimensions.",
+))
+
