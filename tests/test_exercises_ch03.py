@@ -8,7 +8,20 @@ import pytest
 import torch
 
 from coursekit.attention import masked_softmax
-from coursekit.exercises import NOT_YET, PASSED, CheckResult, check_attention_pooling, check_sentence_vectors, check_tvd_and_jsd
+from coursekit.classification import BiRNN, ClassifierConfig, DocumentClassifier, PermutationResult, permutation_experiment
+from coursekit.exercises import (
+    NOT_YET,
+    PASSED,
+    CheckResult,
+    check_attention_pooling,
+    check_document_vector,
+    check_permutation_prediction,
+    check_sentence_vectors,
+    check_tvd_and_jsd,
+)
+from coursekit.exercises.ch03 import RARELY
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def assert_passed(result):
@@ -145,6 +158,129 @@ def test_sentence_vectors_accepts_other_correct_formulations():
 )
 def test_sentence_vectors_names_the_mistake(wrong, phrase):
     assert_not_yet(check_sentence_vectors(wrong), phrase)
+
+
+# ---------------------------------------------------------------------------- the HAN's document vector
+def good_document_vector(word_states, word_mask, word_attention, sentence_rnn, sentence_attention):
+    """The notebook's solution, built on the learner's (correct) attention pooling."""
+    B, N, L, H = word_states.shape
+    sentences, _ = good_pooling(word_states.reshape(B * N, L, H), word_mask.reshape(B * N, L), *word_attention)
+    sentence_mask = word_mask.any(-1)
+    states = sentence_rnn(sentences.view(B, N, H), sentence_mask.sum(-1))
+    document, _ = good_pooling(states, sentence_mask, *sentence_attention)
+    return document
+
+
+def document_vector_one_by_one(word_states, word_mask, word_attention, sentence_rnn, sentence_attention):
+    """No folding: each document on its own, cropped to its real sentences, with the by-hand pooling."""
+    documents = []
+    for states, mask in zip(word_states, word_mask):  # (N, L, H), (N, L)
+        n = int(mask.any(-1).sum())
+        sentences, _ = good_pooling_by_hand(states[:n], mask[:n], *word_attention)  # (n, H): one row per sentence
+        encoded = sentence_rnn(sentences[None], torch.tensor([n]))  # (1, n, H)
+        document, _ = good_pooling_by_hand(encoded, torch.ones(1, n, dtype=torch.bool), *sentence_attention)
+        documents.append(document[0])
+    return torch.stack(documents)
+
+
+def test_document_vector_accepts_solutions_and_rejects_the_stub():
+    assert_passed(check_document_vector(good_document_vector))
+    assert_passed(check_document_vector(document_vector_one_by_one))
+    assert_not_yet(check_document_vector(stub), "haven't implemented")
+
+
+def test_document_vector_is_the_document_classifiers():
+    """The checker's reference is DocumentClassifier itself: a trained-from-scratch model's own pieces agree."""
+    torch.manual_seed(0)
+    model = DocumentClassifier(ClassifierConfig(vocab_size=20, emb_dim=8, hidden_size=6, attn_dim=4)).eval()
+    ids = torch.tensor([[[5, 6, 7], [8, 0, 0], [9, 10, 0]], [[11, 12, 0], [13, 14, 15], [0, 0, 0]]])
+    word_states, word_mask = model.encode_words(ids)
+
+    def params(layer):
+        return layer.proj.weight.detach(), layer.proj.bias.detach(), layer.context.detach()
+
+    with torch.no_grad():
+        mine = good_document_vector(word_states, word_mask, params(model.word_attention), model.sentence_rnn,
+                                    params(model.sentence_attention))
+        torch.testing.assert_close(model.out(mine), model(ids).logits)
+
+
+def _slip(**kw):
+    from coursekit.exercises.ch03 import _han
+
+    return lambda *args: _han(*args, **kw)
+
+
+@pytest.mark.parametrize(
+    "wrong, phrase",
+    [
+        (lambda ws, wm, wa, rnn, sa: good_document_vector(ws, wm, wa, rnn, wa), "word level's attention parameters"),
+        (_slip(encoder=False), "sentence encoder was skipped"),
+        (_slip(words="mean"), "plain means of their words"),
+        (_slip(all_real=True, real_lengths=False), "padded sentences (no real word) count as real"),
+        (_slip(real_lengths=False), "padded sentences (no real word) count as real"),
+        (_slip(scrambled=True), "transposed before reshaping"),
+        (lambda *args: (good_document_vector(*args), None), "more than the document vector"),
+    ],
+)
+def test_document_vector_names_the_mistake(wrong, phrase):
+    assert_not_yet(check_document_vector(wrong), phrase)
+
+
+def test_document_vector_from_mean_pooled_words_is_named_even_when_written_by_hand():
+    def mean_words(word_states, word_mask, word_attention, sentence_rnn, sentence_attention):
+        m = word_mask[..., None].float()
+        sentences = (word_states * m).sum(2) / m.sum(2).clamp_min(1)  # Exercise 2's sentence vectors
+        sentence_mask = word_mask.any(-1)
+        states = sentence_rnn(sentences, sentence_mask.sum(-1))
+        return good_pooling(states, sentence_mask, *sentence_attention)[0]
+
+    assert_not_yet(check_document_vector(mean_words), "plain means of their words", "my_attention_pooling")
+
+
+# ---------------------------------------------------------------------------- predict: permuted weights
+def my_permutation_prediction():
+    raise NotImplementedError('return "never", "rarely" or "often"')
+
+
+def test_permutation_experiment_is_seeded_and_leaves_the_global_rng_alone():
+    state, threads = torch.random.get_rng_state(), torch.get_num_threads()
+    first = permutation_experiment()
+    assert torch.equal(torch.random.get_rng_state(), state) and torch.get_num_threads() == threads
+    assert permutation_experiment() == first and isinstance(first, PermutationResult)
+    assert first.n_test == 200 and 0 <= first.changed <= 1
+
+
+def test_permutation_experiment_trains_a_model_that_finds_the_key_sentence():
+    r = permutation_experiment()
+    assert r.accuracy >= 0.9  # it learned the task...
+    assert r.key_mass > 0.5  # ...by weighting the key sentence (uniform weights would give it 1/4 to 1/6)
+    assert r.changed >= 2 * RARELY  # and shuffling those weights changes decisions: clearly "often"
+
+
+def test_permutation_prediction_accepts_the_measured_answer_only():
+    assert_passed(check_permutation_prediction(lambda: "often"))
+    assert_passed(check_permutation_prediction(lambda: " Often "))
+    assert_not_yet(check_permutation_prediction(my_permutation_prediction), "haven't implemented")
+    for wrong in ("never", "rarely"):
+        assert_not_yet(check_permutation_prediction(lambda: wrong), 'the experiment shows "often"', "Jain and Wallace")
+    assert_not_yet(check_permutation_prediction(lambda: "sometimes"), 'Return one of "never", "rarely", "often"')
+
+
+def test_encoder_none_is_a_han_without_birnns():
+    cfg = ClassifierConfig(vocab_size=20, emb_dim=6, hidden_size=6, attn_dim=4, encoder="none")
+    model = DocumentClassifier(cfg)
+    assert not any(isinstance(m, BiRNN) for m in model.modules())
+    ids = torch.tensor([[[5, 6, 7], [8, 0, 0]], [[9, 0, 0], [0, 0, 0]]])
+    word_states, _ = model.encode_words(ids)
+    torch.testing.assert_close(word_states, model.embed(ids))  # the states are the embeddings themselves
+    enc = model.encode(ids)
+    document, weights = model.document(enc)
+    torch.testing.assert_close(model.classify(enc, weights), model(ids).logits)
+    with pytest.raises(ValueError, match="emb_dim .* must equal hidden_size"):
+        ClassifierConfig(vocab_size=20, emb_dim=8, hidden_size=6, encoder="none")
+    with pytest.raises(ValueError, match="encoder must be one of"):
+        ClassifierConfig(vocab_size=20, encoder="cnn")
 
 
 # ---------------------------------------------------------------------------- TVD and JSD

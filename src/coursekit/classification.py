@@ -7,9 +7,10 @@ Papers, and the part of each this module implements:
   attention"): a learned score per step ``e_t = a(h_t)``, ``alpha = softmax(e)``,
   ``c = sum_t alpha_t h_t``: no query from a decoder, just a learned function.
 - Zhou et al. (2016), *Attention-Based Bidirectional Long Short-Term Memory
-  Networks for Relation Classification*, ACL, doi:10.18653/v1/P16-2034,
-  Sec. 3.3: the same pooling over a BiLSTM's outputs, instead of keeping only
-  its last state (:class:`AttentionPooling` over :class:`BiRNN`).
+  Networks for Relation Classification* (Att-BLSTM), ACL, doi:10.18653/v1/P16-2034,
+  Sec. 3.3: such pooling over a BiLSTM's outputs, instead of keeping only its
+  last state (their score is ``w . tanh(h_t)``; :class:`AttentionPooling` over
+  :class:`BiRNN` adds HAN's projection).
 - Yang et al. (2016), *Hierarchical Attention Networks for Document
   Classification*, NAACL, doi:10.18653/v1/N16-1174, Sec. 2 (Eqs. 5-11): a word
   encoder and word attention with a learned context vector ``u_w`` make one
@@ -17,12 +18,16 @@ Papers, and the part of each this module implements:
   make the document vector; a linear layer classifies it
   (:class:`DocumentClassifier` with ``pooling="attention"``).
 - Jain & Wallace (2019), *Attention is not Explanation*, NAACL,
-  arXiv:1902.10186, Sec. 4: the counterfactual weights of
-  :func:`permute_weights` and :func:`adversarial_weights`, scored with
-  :func:`total_variation` and :func:`js_divergence`.
+  arXiv:1902.10186, Sec. 4 (counterfactual attention weights): the permuted
+  and adversarial weights of :func:`permute_weights` and
+  :func:`adversarial_weights`, scored with :func:`total_variation` and
+  :func:`js_divergence`; :func:`permutation_experiment` runs the permutation
+  test on a model small enough to train in a fraction of a second.
 
 ``pooling="mean"`` and ``"max"`` replace both attention layers by mean or max
 pooling over the same encoders, so a comparison changes one thing.
+``encoder="none"`` removes both BiRNNs: the word states are the embeddings and
+the sentence states the sentence vectors, so no position sees another.
 
 Legend: B batch (documents), N sentences, L words per sentence, E embedding
 width, H hidden width (both directions), A attention width, C classes.
@@ -38,12 +43,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import masked_softmax
-from .documents import DocBatch, DocumentData
+from .documents import DocBatch, DocumentData, sentiment_documents
 from .rnn import CELLS, BiRNN
 from .utils import check_choice, check_ids, check_positive, check_tensor, eval_mode, plain_numbers
 
 __all__ = [
     "POOLINGS",
+    "ENCODERS",
     "ClassifierConfig",
     "ClassifierOutput",
     "Encoded",
@@ -58,10 +64,13 @@ __all__ = [
     "permute_weights",
     "move_mass_off",
     "adversarial_weights",
+    "PermutationResult",
+    "permutation_experiment",
     "BiRNN",  # defined in coursekit.rnn, shared with the seq2seq encoder
 ]
 
 POOLINGS = ("attention", "mean", "max")
+ENCODERS = ("birnn", "none")  # "none": no BiRNNs, so every state sees only its own word or sentence
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,7 @@ class ClassifierConfig:
     attn_dim: int = 32  # width of u_it = tanh(W h_it + b); HAN: 100
     cell: str = "lstm"  # "lstm" (Zhou et al.'s BiLSTM) or "gru" (HAN's)
     pooling: str = "attention"  # "attention" (HAN), "mean" or "max" at both levels
+    encoder: str = "birnn"  # "birnn" (HAN) or "none": pooling straight over the embeddings (an ablation)
 
     def __post_init__(self):
         plain_numbers(self)
@@ -83,10 +93,14 @@ class ClassifierConfig:
         check_positive("n_classes", self.n_classes)
         if self.n_classes < 2:
             raise ValueError(f"n_classes must be at least 2, got {self.n_classes}")
-        if self.hidden_size % 2:
-            raise ValueError(f"hidden_size must be even (hidden_size/2 per direction), got {self.hidden_size}")
         check_choice("cell", self.cell, CELLS)
         check_choice("pooling", self.pooling, POOLINGS)
+        check_choice("encoder", self.encoder, ENCODERS)
+        if self.encoder == "birnn" and self.hidden_size % 2:
+            raise ValueError(f"hidden_size must be even (hidden_size/2 per direction), got {self.hidden_size}")
+        if self.encoder == "none" and self.emb_dim != self.hidden_size:
+            raise ValueError(f"encoder='none' passes the embeddings on: emb_dim ({self.emb_dim}) must equal "
+                             f"hidden_size ({self.hidden_size})")
 
     @classmethod
     def for_data(cls, data: DocumentData, **kwargs) -> "ClassifierConfig":
@@ -178,7 +192,8 @@ class DocumentClassifier(nn.Module):
     ``forward(ids (B, N, L) long, 0 = padding) -> ClassifierOutput``. Words ->
     embedding -> word BiRNN -> pooling over each sentence's words -> sentence
     vectors (B, N, H) -> sentence BiRNN -> pooling over the sentences ->
-    document vector (B, H) -> linear -> logits (B, C).
+    document vector (B, H) -> linear -> logits (B, C). With ``encoder="none"``
+    the two BiRNNs are left out.
     """
 
     def __init__(self, cfg: ClassifierConfig):
@@ -186,8 +201,9 @@ class DocumentClassifier(nn.Module):
         self.cfg = cfg
         H = cfg.hidden_size
         self.embed = nn.Embedding(cfg.vocab_size, cfg.emb_dim, padding_idx=0)
-        self.word_rnn = BiRNN(cfg.emb_dim, H, cfg.cell)
-        self.sentence_rnn = BiRNN(H, H, cfg.cell)
+        if cfg.encoder == "birnn":
+            self.word_rnn = BiRNN(cfg.emb_dim, H, cfg.cell)
+            self.sentence_rnn = BiRNN(H, H, cfg.cell)
         if cfg.pooling == "attention":
             self.word_attention = AttentionPooling(H, cfg.attn_dim)  # context vector u_w
             self.sentence_attention = AttentionPooling(H, cfg.attn_dim)  # context vector u_s
@@ -200,6 +216,11 @@ class DocumentClassifier(nn.Module):
 
     def encode(self, ids: torch.Tensor) -> Encoded:
         """Everything below the sentence-level pooling: ids (B, N, L) -> :class:`Encoded`."""
+        word_states, word_mask = self.encode_words(ids)
+        return self.encode_sentences(word_states, word_mask)
+
+    def encode_words(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The word encoder: ids (B, N, L) -> word states (B, N, L, H), zero at padding, and the word mask (B, N, L)."""
         check_tensor("ids", ids, shape=("B", "N", "L"), dtype=torch.long)
         check_ids("ids", ids, self.cfg.vocab_size)
         B, N, L = ids.shape
@@ -212,15 +233,36 @@ class DocumentClassifier(nn.Module):
         for name, m, n in (("words", word_mask, lengths), ("sentences", sentence_mask, sentence_mask.sum(-1))):
             if not torch.equal(m, torch.arange(m.shape[-1], device=ids.device) < n[..., None]):
                 raise ValueError(f"ids must be right-padded: real {name} first, then padding (id 0), got a gap")
+        if self.cfg.encoder == "none":
+            return self.embed(ids), word_mask  # (B, N, L, E = H); the padding embedding is 0
         # Fold the documents into one batch of sentences, and run the word encoder on the real ones only.
         flat_ids, flat_len, real = ids.view(B * N, L), lengths.view(B * N), sentence_mask.view(B * N)
         word_states = self.embed.weight.new_zeros(B * N, L, H)  # (B*N, L, H); padded sentences stay 0
         word_states[real] = self.word_rnn(self.embed(flat_ids[real]), flat_len[real])  # (R, L, H)
-        sentences, word_weights = self._pool(word_states, word_mask.view(B * N, L), "word_attention")
-        sentences = sentences.view(B, N, H)  # unfold: (B*N, H) -> (B, N, H)
-        states = self.sentence_rnn(sentences, sentence_mask.sum(-1))  # (B, N, H), zero at padded sentences
-        # Real sentences come first in every document, so sentence_mask.sum(-1) is each document's length.
+        return word_states.view(B, N, L, H), word_mask  # unfold
+
+    def encode_sentences(self, word_states: torch.Tensor, word_mask: torch.Tensor) -> Encoded:
+        """Word pooling, then the sentence encoder: word states (B, N, L, H) and mask (B, N, L) -> :class:`Encoded`.
+
+        Real sentences come first in every document (right padding), so each document's
+        length is its number of sentences with at least one real word.
+        """
+        dims = check_tensor("word_states", word_states, shape=("B", "N", "L", self.cfg.hidden_size), dtype="float")
+        check_tensor("word_mask", word_mask, shape=("B", "N", "L"), dtype=torch.bool, dims=dims)
+        B, N, L, H = word_states.shape
+        sentence_mask = word_mask.any(-1)  # (B, N)
+        # Fold: each sentence is one row of a (B*N, L, H) batch; pool its words; unfold to (B, N, H).
+        sentences, word_weights = self._pool(word_states.reshape(B * N, L, H), word_mask.reshape(B * N, L), "word_attention")
+        sentences = sentences.view(B, N, H)
+        if self.cfg.encoder == "none":
+            states = sentences
+        else:
+            states = self.sentence_rnn(sentences, sentence_mask.sum(-1))  # (B, N, H), zero at padded sentences
         return Encoded(states, sentence_mask, word_weights.view(B, N, L))
+
+    def document(self, encoded: Encoded) -> tuple[torch.Tensor, torch.Tensor]:
+        """The sentence-level pooling: :class:`Encoded` -> document vector (B, H), sentence weights (B, N)."""
+        return self._pool(encoded.states, encoded.mask, "sentence_attention")
 
     def classify(self, encoded: Encoded, sentence_weights: torch.Tensor) -> torch.Tensor:
         """Logits (B, C) from sentence states and *any* sentence weights (B, N): the document
@@ -233,7 +275,7 @@ class DocumentClassifier(nn.Module):
 
     def forward(self, ids: torch.Tensor) -> ClassifierOutput:
         enc = self.encode(ids)
-        document, sentence_weights = self._pool(enc.states, enc.mask, "sentence_attention")  # (B, H), (B, N)
+        document, sentence_weights = self.document(enc)  # (B, H), (B, N)
         return ClassifierOutput(self.out(document), enc.word_weights, sentence_weights)
 
 
@@ -392,3 +434,70 @@ def adversarial_weights(
         (z.grad,) = torch.autograd.grad(-objective.sum(), z)  # only z moves; the model's gradients stay untouched
         opt.step()
     return masked_softmax(z.detach(), mask)
+
+
+@dataclass(frozen=True)
+class PermutationResult:
+    """What :func:`permutation_experiment` measured on its held-out documents: the model's
+    ``accuracy``, its mean sentence weight on the key sentence (``key_mass``), and the share
+    of its decisions that change when its sentence weights are permuted (``changed``)."""
+
+    accuracy: float
+    key_mass: float
+    changed: float
+    n_test: int
+
+
+def permutation_experiment(
+    *, seed: int = 0, n_train: int = 256, n_test: int = 200, steps: int = 30, width: int = 16
+) -> PermutationResult:
+    """Jain & Wallace's permutation test, small enough to run in a fraction of a second on a CPU.
+
+    Trains a HAN without its BiRNNs (``encoder="none"``: attention pooling over the word
+    embeddings, then over the sentence vectors) on ``n_train`` documents with neutral
+    distractors, one sentiment word and no negation (without an encoder a weighted sum of
+    word vectors cannot read ``not``), by full-batch Adam for ``steps`` steps. Then, on
+    ``n_test`` new documents, it permutes each document's sentence weights among its real
+    sentences (:func:`permute_weights`) and counts the decisions that change. Deterministic
+    in ``seed``; the global RNG and torch's thread count are left as they were (it runs on
+    one thread, the fastest for tensors this small).
+    """
+    for name, value in (("n_train", n_train), ("n_test", n_test), ("steps", steps), ("width", width)):
+        check_positive(name, value)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _permutation_experiment(seed, n_train, n_test, steps, width)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _permutation_experiment(seed: int, n_train: int, n_test: int, steps: int, width: int) -> PermutationResult:
+    shape = dict(sentences=(4, 6), words=(3, 6), key_words=(1,), negation=0.0)
+    train = sentiment_documents(n_train, seed=seed, **shape)
+    test = sentiment_documents(n_test, seed=seed + 1, **shape)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        cfg = ClassifierConfig.for_data(train, emb_dim=width, hidden_size=width, attn_dim=8, encoder="none")
+        model = DocumentClassifier(cfg)
+        opt = torch.optim.Adam(model.parameters(), lr=0.1)
+        batch = train.batch()
+        for _ in range(steps):
+            loss = classification_loss(model, batch)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    held_out = test.batch()
+    with torch.no_grad(), eval_mode(model):
+        enc = model.encode(held_out.ids)
+        document, weights = model.document(enc)
+        decision = model.out(document).argmax(-1)
+        permuted = permute_weights(weights, enc.mask, torch.Generator().manual_seed(seed))
+        changed = (model.classify(enc, permuted).argmax(-1) != decision).float().mean().item()
+        rows = torch.arange(len(held_out))
+        return PermutationResult(
+            accuracy=(decision == held_out.labels).float().mean().item(),
+            key_mass=weights[rows, held_out.key_sentence].mean().item(),
+            changed=changed,
+            n_test=len(held_out),
+        )

@@ -1,15 +1,22 @@
 """Chapter 3 exercises (attention for classification): attention pooling, sentence vectors by
-folding a document, and the distances between two attention distributions.
+folding a document, the HAN's document vector assembled from the learner's pooling, the
+distances between two attention distributions, and a "predict, then run" question about
+permuted attention weights.
 
 Learner functions, as the notebook's stubs declare them::
 
     def my_attention_pooling(states, mask, W, b, u):   # (B, S, H), (B, S), (A, H), (A,), (A,) -> (B, H), (B, S)
     def my_sentence_vectors(word_states, word_mask):   # (B, N, L, D), (B, N, L) -> (B, N, D)
+    def my_document_vector(word_states, word_mask, word_attention, sentence_rnn, sentence_attention):
+        # (B, N, L, H), (B, N, L), (W_w, b_w, u_w), BiRNN, (W_s, b_s, u_s) -> (B, H)
     def my_tvd_and_jsd(p, q):                          # (B, K), (B, K) -> (B,), (B,)
+    def my_permutation_prediction():                   # -> "never", "rarely" or "often"
 
 References: :class:`coursekit.classification.AttentionPooling`,
-:func:`coursekit.classification.pool` (``"mean"``), :func:`coursekit.classification.total_variation`
-and :func:`coursekit.classification.js_divergence`. Masks: bool, True = a real word / sentence.
+:func:`coursekit.classification.pool` (``"mean"``), :meth:`DocumentClassifier.encode_sentences`
+and :meth:`DocumentClassifier.document` (with the exercise's weights copied in),
+:func:`coursekit.classification.total_variation` and :func:`coursekit.classification.js_divergence`,
+:func:`coursekit.classification.permutation_experiment`. Masks: bool, True = a real word / sentence.
 Legend: B batch, S steps, H/D width, A attention width, N sentences, L words, K outcomes.
 
 By the time of these checks the notebook has imported ``torch`` and, from the
@@ -18,16 +25,33 @@ pooling solution on, ``masked_softmax``; a hint before that says how to import i
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 
 from ..attention import masked_softmax
-from ..classification import AttentionPooling, js_divergence, pool, total_variation
+from ..classification import (
+    AttentionPooling,
+    BiRNN,
+    ClassifierConfig,
+    DocumentClassifier,
+    js_divergence,
+    permutation_experiment,
+    pool,
+    total_variation,
+)
 from .compare import same
+from .predict import Measured, Prediction, prediction_checker
 from .spec import Case, Exercise, Mistake, checker
 
-__all__ = ["check_attention_pooling", "check_sentence_vectors", "check_tvd_and_jsd"]
+__all__ = [
+    "check_attention_pooling",
+    "check_sentence_vectors",
+    "check_document_vector",
+    "check_tvd_and_jsd",
+    "check_permutation_prediction",
+]
 
 
 def _lengths_mask(S: int, lengths: list[int]) -> torch.Tensor:
@@ -252,6 +276,135 @@ check_sentence_vectors = checker(Exercise(
 ))
 
 
+# ----------------------------------------------------------------------------- the HAN's document vector
+def _document_reference(word_states, word_mask, word_attention, sentence_rnn, sentence_attention):
+    """DocumentClassifier's own encode_sentences + document, with the exercise's weights copied in."""
+    H, A = word_states.shape[-1], word_attention[0].shape[0]
+    with torch.random.fork_rng(devices=[]):  # building the model draws from the global RNG
+        model = DocumentClassifier(ClassifierConfig(vocab_size=2, emb_dim=H, hidden_size=H, attn_dim=A))
+    with torch.no_grad():
+        for layer, (W, b, u) in ((model.word_attention, word_attention), (model.sentence_attention, sentence_attention)):
+            layer.proj.weight.copy_(W)
+            layer.proj.bias.copy_(b)
+            layer.context.copy_(u)
+        model.sentence_rnn.load_state_dict(sentence_rnn.state_dict())
+        document, _ = model.document(model.encode_sentences(word_states, word_mask))
+    return document
+
+
+def _han(word_states, word_mask, word_attention, sentence_rnn, sentence_attention, *, words="attention",
+         encoder=True, all_real=False, real_lengths=True, sentence_params=None, scrambled=False):
+    """The document vector, with one of the learner's plausible slips switched on."""
+    B, N, L, H = word_states.shape
+    if scrambled:  # (B, L, N, H) read as (B*N, L, H)
+        x, m = word_states.transpose(1, 2).reshape(B * N, L, H), word_mask.transpose(1, 2).reshape(B * N, L)
+    else:
+        x, m = word_states.reshape(B * N, L, H), word_mask.reshape(B * N, L)
+    if words == "attention":
+        sentences, _ = _pooling_reference(x, m, *word_attention)
+    else:
+        sentences, _ = pool(x, m, "mean")
+    sentences = sentences.view(B, N, H)
+    real = word_mask.any(-1)  # (B, N)
+    mask = torch.ones_like(real) if all_real else real
+    lengths = real.sum(-1) if real_lengths else torch.full((B,), N)
+    states = sentence_rnn(sentences, lengths) if encoder else sentences
+    document, _ = _pooling_reference(states, mask, *(sentence_params or sentence_attention))
+    return document
+
+
+def _returned_more(got, expected, case) -> bool:
+    return isinstance(got, (tuple, list)) and len(got) > 1 and same(got[0], expected)
+
+
+def _document_cases(g):
+    def case(lengths, H, A):
+        lengths = torch.tensor(lengths)  # (B, N) real words per sentence; 0 = a padded sentence
+        B, N = lengths.shape
+        L = int(lengths.max())
+        mask = torch.arange(L)[None, None, :] < lengths[..., None]  # (B, N, L)
+        states = torch.randn(B, N, L, H, generator=g) * mask[..., None]  # zero at padding, as the word encoder gives
+
+        def attention():
+            return torch.randn(A, H, generator=g) / H**0.5, torch.randn(A, generator=g) / 4, 2 * torch.randn(A, generator=g)
+
+        rnn = BiRNN(H, H)  # its weights are redrawn from g just below, so the case is the same on every call
+        with torch.no_grad():
+            for param in rnn.parameters():
+                param.copy_(torch.randn(param.shape, generator=g) / H**0.5)
+        return states, mask, attention(), rnn, attention()
+
+    return [
+        Case("B=2, N=3, L=4, H=6, A=5: sentence lengths (4, 2, 1) and (3, 3, 0)", case([[4, 2, 1], [3, 3, 0]], 6, 5)),
+        Case("B=1, N=2, L=3, H=4, A=3: sentence lengths (3, 1), no padded sentence", case([[3, 1]], 4, 3)),
+        Case("B=3, N=4, L=3, H=4, A=3: documents of 2, 4 and 1 sentences",
+             case([[2, 1, 0, 0], [1, 2, 3, 1], [3, 0, 0, 0]], 4, 3)),
+    ]
+
+
+check_document_vector = checker(Exercise(
+    name="document_vector",
+    title="the HAN's document vector, assembled from your attention pooling",
+    signature="(word_states, word_mask, word_attention, sentence_rnn, sentence_attention)",
+    reference=_document_reference,
+    reference_name="`coursekit.classification.DocumentClassifier` (its `encode_sentences` and `document`, "
+    "with the same weights)",
+    doc="""Yang et al. 2016, Eqs. 5-10. word_states (B, N, L, H) float (zero at padding), word_mask (B, N, L)
+    bool, word_attention and sentence_attention = (W (A, H), b (A,), u (A,)), sentence_rnn a
+    coursekit BiRNN(H, H): (x (B, N, H), lengths (B,) long) -> (B, N, H). Returns the document vector (B, H):
+    word attention over each sentence (folded to (B*N, L, H)), unfold, sentence_rnn over each document's real
+    sentences, sentence attention.""",
+    cases=_document_cases,
+    outputs=("document",),
+    mistakes=(
+        Mistake(
+            what="the sentence level pooled with the word level's attention parameters.",
+            hint="Each level has its own context vector: pool the sentence states with `*sentence_attention` "
+            "(W_s, b_s, u_s); `word_attention` (W_w, b_w, u_w) is for the words only.",
+            output=lambda *args: _han(*args, sentence_params=args[2]),
+        ),
+        Mistake(
+            what="your document vector pools the sentence vectors themselves: the sentence encoder was skipped.",
+            hint="Between the two poolings comes the sentence encoder: "
+            "`states = sentence_rnn(sentences, lengths)`, with lengths the number of real sentences of each "
+            "document; then pool `states`.",
+            output=lambda *args: _han(*args, encoder=False),
+        ),
+        Mistake(
+            what="your sentence vectors are plain means of their words: the word level is mean pooling, not "
+            "attention.",
+            hint="The HAN attends at both levels: pool each sentence's words with "
+            "`my_attention_pooling(..., *word_attention)` on the folded (B*N, L, H) batch, not with a mean.",
+            output=lambda *args: _han(*args, words="mean"),
+        ),
+        Mistake(
+            what="padded sentences (no real word) count as real sentences at the sentence level.",
+            hint="A sentence is real when it has a real word: `sentence_mask = word_mask.any(-1)` (B, N). Give "
+            "`sentence_rnn` the lengths `sentence_mask.sum(-1)` and the sentence pooling that mask.",
+            output=(
+                lambda *args: _han(*args, all_real=True, real_lengths=False),
+                lambda *args: _han(*args, all_real=True),
+                lambda *args: _han(*args, real_lengths=False),
+            ),
+        ),
+        Mistake(
+            what="the folding mixed up sentences and words: you transposed before reshaping.",
+            hint="(B, N, L, H) folds straight into (B*N, L, H) with `word_states.reshape(B * N, L, H)` (and the "
+            "mask into (B*N, L)); unfold the pooled sentences with `.view(B, N, H)`.",
+            output=lambda *args: _han(*args, scrambled=True),
+        ),
+        Mistake(
+            what="you returned more than the document vector.",
+            hint="Return only the document vector (B, H), the first output of the sentence-level pooling.",
+            test=_returned_more,
+        ),
+    ),
+    value_hint="Fold to (B*N, L, H) and pool words with `my_attention_pooling(..., *word_attention)`; unfold to "
+    "(B, N, H); run `sentence_rnn(sentences, word_mask.any(-1).sum(-1))`; pool the states with "
+    "`my_attention_pooling(states, word_mask.any(-1), *sentence_attention)`.",
+))
+
+
 # ----------------------------------------------------------------------------- TVD and JSD
 def _distances_reference(p, q):
     return total_variation(p, q), js_divergence(p, q)
@@ -330,4 +483,36 @@ check_tvd_and_jsd = checker(Exercise(
     ),
     value_hint="tvd = 0.5 * |p - q|.sum(-1); m = (p + q)/2; jsd = 0.5 * KL(p||m) + 0.5 * KL(q||m), natural log, "
     "0 log 0 = 0.",
+))
+
+
+# ----------------------------------------------------------------------------- predict: permuted weights
+RARELY = 0.10  # "rarely": fewer than this share of decisions change; "never": none does
+
+
+@functools.lru_cache(maxsize=1)  # deterministic: a second check need not train again
+def _measure_permutation() -> Measured:
+    r = permutation_experiment()
+    answer = "never" if r.changed == 0 else "rarely" if r.changed < RARELY else "often"
+    return Measured(answer, (
+        f"a small HAN (attention pooling at both levels, no BiLSTMs, so that it trains in a fraction of a "
+        f"second) reached {r.accuracy:.0%} accuracy on {r.n_test} new documents, with {r.key_mass:.0%} of its "
+        f"sentence weight on the key sentence; with its sentence weights shuffled, {r.changed:.0%} of its "
+        f"decisions changed (\"rarely\" means under {RARELY:.0%})."
+    ))
+
+
+check_permutation_prediction = prediction_checker(Prediction(
+    name="permutation_prediction",
+    title="predict, then run: shuffled sentence weights",
+    question="A small HAN is trained on documents like the ones above (one sentiment word, no `not`). Then each "
+    "document's sentence weights are shuffled among its sentences, everything else kept. How often does its "
+    "decision change?",
+    choices=("never", "rarely", "often"),
+    measure=_measure_permutation,
+    why="Here one sentence decides the label and the model learned to put its weight there. Shuffling hands "
+    "that weight to a sentence without sentiment, so the document vector loses the evidence, unless an encoder "
+    "has already copied it into the other sentences' states (this small model has none). Jain and Wallace saw "
+    "small output changes under permutation on many of their real tasks, but not on all of them: whether the "
+    "weights matter depends on the task and the model.",
 ))
