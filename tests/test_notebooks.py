@@ -189,3 +189,23 @@ def test_exercises_in_a_kernel(path: Path):
             assert text.lstrip().startswith(NOT_YET), f"the check after stub accepted it or said: {text}"
         if role == "solution":
             assert text.lstrip().startswith(PASSED), f"the solution's check did not pass: {text}"
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.name)
+def test_literalincludes_point_at_existing_files_and_objects(path: Path):
+    """A moved or renamed module must not leave a chapter including a file that is gone
+    (the book build would fail with a warning only after minutes of execution)."""
+    import ast
+
+    for cell in read(path).cells:
+        if cell.cell_type != "markdown":
+            continue
+        for target, obj in re.findall(r"```\{literalinclude\}\s+(\S+)\s*\n(?::pyobject:\s*(\S+))?", cell.source):
+            file = (path.parent / target).resolve()
+            assert file.is_file(), f"{path.name}: literalinclude {target} does not exist"
+            if obj:
+                tree = ast.parse(file.read_text())
+                names = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+                names |= {f"{c.name}.{f.name}" for c in ast.walk(tree) if isinstance(c, ast.ClassDef)
+                          for f in c.body if isinstance(f, ast.FunctionDef)}
+                assert obj in names, f"{path.name}: {target} has no {obj}"
