@@ -1,22 +1,29 @@
 """Chapter 4 exercises (self-attention): scaled dot-product attention, splitting heads,
-the causal mask, one modern Hopfield update.
+the causal mask, multi-head attention assembled from the learner's pieces, one modern
+Hopfield update, and a "predict, then run" question on the 1/sqrt(d_k) scaling.
 
 Learner functions, as the notebook's stubs declare them::
 
     def my_scaled_dot_product_attention(q, k, v, mask):  # (..., T, Dh), (..., S, Dh), (..., S, Dv), bool -> (..., T, Dv), (..., T, S)
     def my_split_heads(x, n_heads):                      # (B, T, D), int -> (B, H, T, Dh)
     def my_causal_mask(T):                               # int -> (T, T) bool
+    def my_multi_head_attention(x, W_q, W_k, W_v, W_o, n_heads, mask)
+                                                         # (B, T, D), 4 x (D, D), int, bool -> (B, T, D)
     def my_hopfield_update(state, stored, beta):         # (M, d), (N, d), float -> (M, d)
+    def my_scaling_prediction():                         # -> "flatter", "peakier" or "unchanged"
 
 References: :func:`coursekit.attention.scaled_dot_product_attention`,
 :func:`coursekit.attention.split_heads`, :func:`coursekit.attention.causal_mask`,
-:func:`coursekit.hopfield.hopfield_update`. Mask convention: bool, True = may attend.
+:class:`coursekit.attention.MultiHeadAttention` (with the learner's weights copied in),
+:func:`coursekit.hopfield.hopfield_update`; the prediction is measured by
+:func:`coursekit.attention.score_statistics`. Mask convention: bool, True = may attend.
 Legend: B batch, T query length, S key length, D width, H heads, Dh = D / H,
 M state patterns, N stored patterns, d pattern width.
 
 By the time of each check the notebook has imported ``torch``, ``math`` (in the
-attention stub) and ``scaled_dot_product_attention``; a hint that needs anything
-else says how to import it.
+attention stub) and ``scaled_dot_product_attention``, and before the multi-head check
+also ``causal_mask``, ``padding_mask``, ``nn`` and ``MultiHeadAttention``; a hint that
+needs anything else says how to import it.
 """
 
 from __future__ import annotations
@@ -25,11 +32,27 @@ import math
 
 import torch
 
-from ..attention import causal_mask, masked_softmax, scaled_dot_product_attention, split_heads
+from ..attention import (
+    MultiHeadAttention,
+    causal_mask,
+    masked_softmax,
+    merge_heads,
+    scaled_dot_product_attention,
+    score_statistics,
+    split_heads,
+)
 from ..hopfield import hopfield_update
+from .predict import Measured, Prediction, prediction_checker
 from .spec import Case, Exercise, Mistake, checker
 
-__all__ = ["check_scaled_dot_product_attention", "check_split_heads", "check_causal_mask", "check_hopfield_update"]
+__all__ = [
+    "check_scaled_dot_product_attention",
+    "check_split_heads",
+    "check_causal_mask",
+    "check_multi_head_attention",
+    "check_hopfield_update",
+    "check_scaling_prediction",
+]
 
 
 # ----------------------------------------------------------------------------- scaled dot-product attention
@@ -267,6 +290,109 @@ check_causal_mask = checker(Exercise(
 ))
 
 
+# ----------------------------------------------------------------------------- multi-head attention, assembled
+@torch.no_grad()
+def multi_head_attention_reference(x, W_q, W_k, W_v, W_o, n_heads, mask):
+    """coursekit's :class:`MultiHeadAttention` (no biases) with the exercise's weights copied in.
+
+    The exercise applies each weight as ``x @ W`` (the paper's x W^Q); ``nn.Linear`` computes
+    ``x @ weight.T``, so ``weight = W.T``.
+    """
+    mha = MultiHeadAttention(x.shape[-1], n_heads, bias=False).to(x.dtype)
+    for proj, W in ((mha.q_proj, W_q), (mha.k_proj, W_k), (mha.v_proj, W_v), (mha.out_proj, W_o)):
+        proj.weight.copy_(W.T)
+    return mha(x, mask=mask)[0]  # (B, T, D)
+
+
+def _mha_with(*, transpose=False, out_proj=True, merge="right", heads="split", scale="head", use_mask=True):
+    """A wrong multi-head attention, built from coursekit's pieces; the keywords name the slip."""
+
+    def attend(x, W_q, W_k, W_v, W_o, n_heads, mask):
+        B, T, D = x.shape
+        W_q, W_k, W_v, W_o = (W.T if transpose else W for W in (W_q, W_k, W_v, W_o))
+        q, k, v = x @ W_q, x @ W_k, x @ W_v  # (B, T, D)
+        m = mask if use_mask else None
+        if heads == "one":  # one head over the full width: no split at all
+            out, _ = scaled_dot_product_attention(q, k, v, m[:, 0] if m is not None and m.dim() == 4 else m)
+        else:
+            q, k, v = (split_heads(t, n_heads) for t in (q, k, v))  # (B, H, T, Dh)
+            width = q.shape[-1] if scale == "head" else D
+            out, _ = scaled_dot_product_attention(q, k, v, m, scale=1.0 / math.sqrt(width))  # (B, H, T, Dh)
+            out = merge_heads(out) if merge == "right" else out.reshape(B, T, D)
+        return out @ W_o if out_proj else out
+
+    return attend
+
+
+def _mha_cases(g):
+    r = lambda *shape: torch.randn(*shape, generator=g)  # noqa: E731
+    weights = lambda D: tuple(r(D, D) / math.sqrt(D) for _ in range(4))  # noqa: E731
+    lengths = torch.tensor([4, 2])
+    pad = (torch.arange(4)[None, :] < lengths[:, None])[:, None, None, :]  # (B, 1, 1, S)
+    return [
+        Case("x (2, 5, 12), 3 heads, causal mask (5, 5)", (r(2, 5, 12), *weights(12), 3, causal_mask(5))),
+        Case("x (2, 4, 8), 2 heads, padding mask (2, 1, 1, 4) for lengths 4 and 2", (r(2, 4, 8), *weights(8), 2, pad)),
+        Case("x (1, 3, 6), 6 heads of width 1, nothing masked (1, 1, 1, 3)",
+             (r(1, 3, 6), *weights(6), 6, torch.ones(1, 1, 1, 3, dtype=torch.bool))),
+    ]
+
+
+check_multi_head_attention = checker(Exercise(
+    name="multi_head_attention",
+    title="multi-head attention, assembled from your pieces",
+    signature="(x, W_q, W_k, W_v, W_o, n_heads, mask)",
+    reference=multi_head_attention_reference,
+    reference_name="`coursekit.attention.MultiHeadAttention` with your weights copied in",
+    doc="""Vaswani et al. 2017, Sec. 3.2.2, without biases. x (B, T, D) float; W_q, W_k, W_v, W_o (D, D),
+    applied as x @ W; n_heads H dividing D; mask bool broadcastable to (B, H, T, T), True = may attend.
+    Returns (B, T, D) = Concat(head_1, ..., head_H) W_o, head_h = Attention(x W_q, x W_k, x W_v) on
+    features h*Dh .. (h+1)*Dh - 1, scaled by 1/sqrt(Dh).""",
+    cases=_mha_cases,
+    outputs=("out",),
+    mistakes=(
+        Mistake(
+            what="your output is the merged heads without the output projection W_o.",
+            hint="Multi-head attention ends with `merged @ W_o`: W^O mixes what the heads found (Vaswani et al., "
+            "Sec. 3.2.2).",
+            output=_mha_with(out_proj=False),
+        ),
+        Mistake(
+            what="your merge reshapes (B, H, T, Dh) straight to (B, T, D): the shape is right, but each position now "
+            "holds pieces of other positions.",
+            hint="Undo the split in reverse order: move the heads back behind the positions first, "
+            "`out.transpose(1, 2)` gives (B, T, H, Dh), then `.reshape(B, T, D)`.",
+            output=_mha_with(merge="no transpose"),
+        ),
+        Mistake(
+            what="your projections use the transposed weights (x @ W.T).",
+            hint="Here every weight is applied as `x @ W_q` (the paper's x W^Q), not as `nn.Linear` stores it "
+            "(`x @ weight.T`).",
+            output=_mha_with(transpose=True),
+        ),
+        Mistake(
+            what="you computed one attention over the full width D: there is only one head.",
+            hint="Split q, k and v into heads with your `my_split_heads(q, n_heads)` before the attention, so each "
+            "head gets its own softmax over its own Dh features.",
+            output=_mha_with(heads="one"),
+        ),
+        Mistake(
+            what="your heads scale their scores by 1/sqrt(D), the model width, not 1/sqrt(Dh), the head width.",
+            hint="Each head is an attention of width Dh = D / n_heads, so its scale is 1/sqrt(Dh). Your "
+            "`my_scaled_dot_product_attention(q, k, v, mask)` on the split heads already uses `q.shape[-1]` = Dh.",
+            output=_mha_with(scale="model"),
+        ),
+        Mistake(
+            what="the mask has no effect: masked keys still get weight.",
+            hint="Pass `mask` to your attention on the split heads: `my_scaled_dot_product_attention(q, k, v, mask)` "
+            "broadcasts a (T, T) or (B, 1, 1, T) mask over the heads.",
+            output=_mha_with(use_mask=False),
+        ),
+    ),
+    value_hint="q, k, v = `x @ W_q`, `x @ W_k`, `x @ W_v`; split each with your `my_split_heads`; attend with your "
+    "`my_scaled_dot_product_attention(q, k, v, mask)`; merge with `out.transpose(1, 2).reshape(B, T, D)`; "
+    "finish with `@ W_o`.",
+))
+
 # ----------------------------------------------------------------------------- one Hopfield update
 def _hopfield_cases(g):
     r = lambda *shape: torch.randn(*shape, generator=g)  # noqa: E731
@@ -283,7 +409,7 @@ check_hopfield_update = checker(Exercise(
     signature="(state, stored, beta)",
     reference=lambda state, stored, beta: hopfield_update(state, stored, beta)[0],
     reference_name="`coursekit.hopfield.hopfield_update`",
-    doc="Ramsauer et al. 2020, Eq. 3, rows as patterns: state (M, d), stored (N, d), beta float -> "
+    doc="Ramsauer et al. 2021, Eq. 3, rows as patterns: state (M, d), stored (N, d), beta float -> "
     "new_state (M, d) = softmax(beta state stored^T) stored.",
     cases=_hopfield_cases,
     outputs=("new_state",),
@@ -322,4 +448,30 @@ check_hopfield_update = checker(Exercise(
         ),
     ),
     value_hint="`torch.softmax(beta * state @ stored.T, dim=-1) @ stored`.",
+))
+
+
+# ----------------------------------------------------------------------------- predict: no 1/sqrt(d_k)
+def measure_unscaled_peakiness(small: int = 4, large: int = 256, keys: int = 16) -> Measured:
+    """Unscaled softmax over ``keys`` random keys at d_k = ``small`` and ``large`` (seeded, ~30 ms on a CPU)."""
+    a = score_statistics(small, queries=200, keys=keys, scaled=False, seed=0)
+    b = score_statistics(large, queries=200, keys=keys, scaled=False, seed=0)
+    change = b.max_weight - a.max_weight
+    answer = "peakier" if change > 0.05 else "flatter" if change < -0.05 else "unchanged"
+    return Measured(
+        answer,
+        f"without the scaling, the largest of {keys} softmax weights averaged {a.max_weight:.2f} at d_k = {small} "
+        f"and {b.max_weight:.2f} at d_k = {large} (uniform weights would give {1 / keys:.2f}).",
+    )
+
+
+check_scaling_prediction = prediction_checker(Prediction(
+    name="scaling_prediction",
+    title="predict: the softmax without 1/sqrt(d_k)",
+    question="Without the 1/sqrt(d_k) scaling, as d_k grows, do the softmax weights of random queries and keys "
+    "become flatter, peakier, or stay the same?",
+    choices=("flatter", "peakier", "unchanged"),
+    measure=measure_unscaled_peakiness,
+    why="q·k is a sum of d_k independent terms, so its standard deviation grows like sqrt(d_k); the softmax of "
+    "ever more spread-out scores puts nearly all the weight on the largest one, and its gradient shrinks.",
 ))
