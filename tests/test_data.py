@@ -15,9 +15,13 @@ from coursekit.data import (
     UNK,
     Batch,
     BatchSampler,
+    Seq2SeqData,
     Vocab,
+    alignment_accuracy,
     copy_task,
     date_task,
+    diagonal_attention,
+    gold_attention,
     decoder_io,
     format_date,
     pad_sequences,
@@ -309,3 +313,76 @@ def test_batch_sampler_rejects_a_batch_larger_than_the_data():
         BatchSampler(data, 5)
     with pytest.raises(ValueError, match=r"batch_size must be a positive int, got 0"):
         BatchSampler(data, 0)
+
+
+# ------------------------------------------------------------------ gold alignments
+def test_copy_and_reverse_carry_their_gold_alignments_and_dates_none():
+    c = copy_task(20, lengths=(2, 6), seed=0)
+    r = reverse_task(20, lengths=(2, 6), seed=0)
+    for (s, t), align in zip(c.pairs, c.alignments):
+        assert align == tuple(range(len(s))) and all(t[i] == s[j] for i, j in enumerate(align))
+    for (s, t), align in zip(r.pairs, r.alignments):
+        assert align == tuple(range(len(s) - 1, -1, -1)) and all(t[i] == s[j] for i, j in enumerate(align))
+    assert date_task(3).alignments is None
+
+
+def test_seq2seq_data_stays_backwards_compatible_and_checks_alignments():
+    c = copy_task(6, lengths=[2, 3], seed=1)
+    plain = Seq2SeqData(c.name, c.pairs, c.src_vocab, c.tgt_vocab)  # the four-field form still works
+    assert plain.alignments is None and plain.subset([1]).alignments is None
+    sub = c.subset([4, 0])
+    assert sub.pairs == (c[4], c[0]) and sub.alignments == (c.alignments[4], c.alignments[0])
+    short = c.where(lambda s, t: len(s) == 2)
+    assert all(len(a) == 2 for a in short.alignments) and len(short.alignments) == len(short)
+    with pytest.raises(ValueError, match=r"alignments must hold one alignment per pair: 6 pairs, got 5"):
+        Seq2SeqData(c.name, c.pairs, c.src_vocab, c.tgt_vocab, c.alignments[:5])
+    bad = (tuple(j + 1 for j in c.alignments[0]),) + c.alignments[1:]
+    with pytest.raises(ValueError, match=r"alignments\[0\] must give, for each of the \d target tokens, a source"):
+        Seq2SeqData(c.name, c.pairs, c.src_vocab, c.tgt_vocab, bad)
+
+
+def test_gold_and_diagonal_attention_have_the_batch_shape():
+    r = reverse_task(5, lengths=[3, 5], seed=0)
+    b = r.batch()
+    gold, diag = gold_attention(r), diagonal_attention(r)
+    assert gold.shape == diag.shape == (5, b.tgt_out.shape[1], b.src.shape[1])
+    for i, (s, t) in enumerate(r.pairs):
+        S = len(s)
+        torch.testing.assert_close(gold[i, :S, :S], torch.eye(S).flip(1))  # the anti-diagonal
+        torch.testing.assert_close(diag[i, :S, :S], torch.eye(S))  # the monotone guess
+        assert gold[i, S:].sum() == 0 and diag[i, S:].sum() == 0  # eos and padding rows are empty
+    # the diagonal is stretched to the two lengths: 3 source tokens, 5 target tokens
+    pairs = ((("a", "b", "c"), ("a", "a", "b", "c", "c")),)
+    data = Seq2SeqData("toy", pairs, Vocab("abc"), Vocab("abc"), ((0, 0, 1, 2, 2),))
+    assert diagonal_attention(data)[0, :5].argmax(-1).tolist() == [0, 1, 1, 2, 2]  # round(t * 2 / 4), halves up
+    with pytest.raises(ValueError, match=r"the 'date' task has no gold alignments"):
+        gold_attention(date_task(2))
+
+
+def test_alignment_accuracy_scores_the_attention_peak_on_aligned_tokens_only():
+    gold = [(2, None, 0), (1, 0)]
+    w = torch.zeros(2, 4, 3)  # T=4 steps: the last one (eos) and padding are never scored
+    w[0, 0, 2] = w[0, 2, 1] = w[1, 0, 1] = w[1, 1, 0] = 1.0  # row 0: one hit, one miss; row 1: two hits
+    w[0, 1, 0] = w[0, 3, 2] = 5.0  # an unaligned token and the eos step may look anywhere
+    assert alignment_accuracy(w, gold) == pytest.approx(3 / 4)
+    c = copy_task(10, seed=0)
+    assert alignment_accuracy(gold_attention(c), c.alignments) == 1.0
+    assert alignment_accuracy(diagonal_attention(c), c.alignments) == 1.0  # for copying, the guess is the truth
+    r = reverse_task(10, seed=0)
+    assert alignment_accuracy(diagonal_attention(r), r.alignments) < 0.3
+
+
+def test_alignment_accuracy_rejects_mismatched_inputs():
+    w = torch.rand(2, 3, 4)
+    with pytest.raises(ValueError, match=r"weights must have shape \(B, T, S\), got a 2-d tensor"):
+        alignment_accuracy(w[0], [(0,)])
+    with pytest.raises(ValueError, match=r"weights must have a floating dtype, got torch.int64"):
+        alignment_accuracy(w.long(), [(0,), (1,)])
+    with pytest.raises(ValueError, match=r"gold must hold one alignment per row of weights \(B=2\), got 1"):
+        alignment_accuracy(w, [(0,)])
+    with pytest.raises(ValueError, match=r"gold\[1\] aligns 4 target tokens, but weights has only T=3 steps"):
+        alignment_accuracy(w, [(0,), (0, 1, 2, 3)])
+    with pytest.raises(ValueError, match=r"gold\[0\]\[1\] = 4 is not a source position of weights \(S=4\)"):
+        alignment_accuracy(w, [(0, 4), (1,)])
+    with pytest.raises(ValueError, match=r"gold aligns no target token to a source token"):
+        alignment_accuracy(w, [(None,), ()])

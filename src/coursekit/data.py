@@ -12,6 +12,16 @@ Tasks
 - ``date``: ``"Nov 21, 2026"``, ``"21 November 2026"``, ``"11/21/2026"`` ... ->
   ``"2026-11-21"``, character by character. The alignment is known: the
   year digits of the output come from the year in the input.
+- ``translation`` (:func:`coursekit.translation.translation_task`): English-like
+  sentences -> a verb-final language with agreement, from a small grammar.
+
+Gold alignments. A task that knows which source token each target token
+translates stores it in :attr:`Seq2SeqData.alignments` (copy: the diagonal;
+reverse: the anti-diagonal; translation: from its grammar; date: None).
+:func:`alignment_accuracy` scores a model's attention against it, and
+:func:`gold_attention` / :func:`diagonal_attention` turn the gold alignment and
+the monotone guess into weights of the model's shape, for heatmaps and for the
+baseline.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
 
 import torch
 
-from .utils import check_positive
+from .utils import check_positive, check_tensor
 
 __all__ = [
     "PAD",
@@ -43,6 +53,10 @@ __all__ = [
     "format_date",
     "pad_sequences",
     "decoder_io",
+    "Alignment",
+    "alignment_accuracy",
+    "gold_attention",
+    "diagonal_attention",
 ]
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
@@ -153,14 +167,39 @@ class Batch(TensorBatch):
 
 
 
+Alignment = tuple[int | None, ...]
+"""One pair's gold alignment: for each target token, the index of the source token it
+translates, or None (a token with no source, such as an inserted article)."""
+
+
 @dataclass(frozen=True)
 class Seq2SeqData:
-    """A generated seq2seq task: token pairs plus the two vocabularies."""
+    """A generated seq2seq task: token pairs plus the two vocabularies.
+
+    ``alignments``, when the task knows them, holds one :data:`Alignment` per pair:
+    ``alignments[i][t]`` is the index in ``pairs[i][0]`` of the source token that target
+    token ``pairs[i][1][t]`` translates, or None. The end-of-sequence token has no entry.
+    """
 
     name: str
     pairs: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
     src_vocab: Vocab
     tgt_vocab: Vocab
+    alignments: tuple[Alignment, ...] | None = None
+
+    def __post_init__(self):
+        if self.alignments is None:
+            return
+        if len(self.alignments) != len(self.pairs):
+            raise ValueError(
+                f"alignments must hold one alignment per pair: {len(self.pairs)} pairs, got {len(self.alignments)}"
+            )
+        for i, ((src, tgt), align) in enumerate(zip(self.pairs, self.alignments)):
+            if len(align) != len(tgt) or any(j is not None and not 0 <= j < len(src) for j in align):
+                raise ValueError(
+                    f"alignments[{i}] must give, for each of the {len(tgt)} target tokens, a source index in "
+                    f"[0, {len(src)}) or None; got {align!r}"
+                )
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -169,11 +208,13 @@ class Seq2SeqData:
         return self.pairs[i]
 
     def subset(self, indices: Sequence[int]) -> "Seq2SeqData":
-        return Seq2SeqData(self.name, tuple(self.pairs[i] for i in indices), self.src_vocab, self.tgt_vocab)
+        indices = list(indices)
+        aligns = None if self.alignments is None else tuple(self.alignments[i] for i in indices)
+        return Seq2SeqData(self.name, tuple(self.pairs[i] for i in indices), self.src_vocab, self.tgt_vocab, aligns)
 
     def where(self, keep: Callable[[tuple[str, ...], tuple[str, ...]], bool]) -> "Seq2SeqData":
         """The pairs for which ``keep(src, tgt)`` is true (e.g. one source length)."""
-        return Seq2SeqData(self.name, tuple(p for p in self.pairs if keep(*p)), self.src_vocab, self.tgt_vocab)
+        return self.subset([i for i, p in enumerate(self.pairs) if keep(*p)])
 
     def batch(self, indices: Sequence[int] | None = None) -> Batch:
         """Encode and pad the chosen pairs (all of them by default)."""
@@ -243,7 +284,7 @@ def _lengths(lengths: tuple[int, int] | Sequence[int], n: int, rng: random.Rando
     return [rng.choice(choices) for _ in range(n)]
 
 
-def _symbol_task(name, n, lengths, vocab_size, seed, transform) -> Seq2SeqData:
+def _symbol_task(name, n, lengths, vocab_size, seed, transform, align) -> Seq2SeqData:
     check_positive("n", n)
     if not isinstance(vocab_size, int) or not 2 <= vocab_size <= 26:
         raise ValueError(f"vocab_size must be an int in 2..26 (letters a..z), got {vocab_size!r}")
@@ -254,17 +295,20 @@ def _symbol_task(name, n, lengths, vocab_size, seed, transform) -> Seq2SeqData:
         src = tuple(rng.choice(symbols) for _ in range(length))
         pairs.append((src, tuple(transform(src))))
     vocab = Vocab(symbols)
-    return Seq2SeqData(name, tuple(pairs), vocab, vocab)
+    aligns = tuple(tuple(align(len(s))) for s, _ in pairs)
+    return Seq2SeqData(name, tuple(pairs), vocab, vocab, aligns)
 
 
 def copy_task(n: int, lengths: tuple[int, int] | Sequence[int] = (3, 12), vocab_size: int = 10, seed: int = 0) -> Seq2SeqData:
-    """``n`` random strings over the first ``vocab_size`` letters; the target is the source."""
-    return _symbol_task("copy", n, lengths, vocab_size, seed, lambda s: s)
+    """``n`` random strings over the first ``vocab_size`` letters; the target is the source.
+    Gold alignment: the diagonal (target token t copies source token t)."""
+    return _symbol_task("copy", n, lengths, vocab_size, seed, lambda s: s, lambda S: range(S))
 
 
 def reverse_task(n: int, lengths: tuple[int, int] | Sequence[int] = (3, 12), vocab_size: int = 10, seed: int = 0) -> Seq2SeqData:
-    """``n`` random strings; the target is the source reversed."""
-    return _symbol_task("reverse", n, lengths, vocab_size, seed, lambda s: s[::-1])
+    """``n`` random strings; the target is the source reversed. Gold alignment: the
+    anti-diagonal (target token t is source token S - 1 - t)."""
+    return _symbol_task("reverse", n, lengths, vocab_size, seed, lambda s: s[::-1], lambda S: range(S - 1, -1, -1))
 
 
 # Surface forms of one date. Slashes are always US order (month/day/year) and
@@ -325,3 +369,78 @@ def date_task(
         | set("".join(calendar.month_name[1:]) + "".join(calendar.month_abbr[1:]).lower() + "".join(calendar.day_name))
     )
     return Seq2SeqData("date", tuple(pairs), Vocab(src_chars), Vocab(list("0123456789-")))
+
+
+# ------------------------------------------------------------------ gold alignments
+def _check_aligned(data: Seq2SeqData) -> tuple[Alignment, ...]:
+    if not isinstance(data, Seq2SeqData):
+        raise ValueError(f"data must be a Seq2SeqData, got {type(data).__name__}")
+    if data.alignments is None:
+        raise ValueError(f"the {data.name!r} task has no gold alignments (data.alignments is None)")
+    if not len(data):
+        raise ValueError(f"data must hold at least one pair, got an empty {data.name!r} task")
+    return data.alignments
+
+
+def _one_hot(data: Seq2SeqData, aligns: Sequence[Sequence[int | None]]) -> torch.Tensor:
+    """(B, T, S) float: 1 at (b, t, aligns[b][t]); T = longest target + 1 (the eos step) and
+    S = longest source, the widths of ``data.batch()``'s ``tgt_out`` and ``src``."""
+    S = max(len(s) for s, _ in data.pairs)
+    T = max(len(t) for _, t in data.pairs) + 1
+    out = torch.zeros(len(data), T, S)
+    rows = [(b, t, j) for b, align in enumerate(aligns) for t, j in enumerate(align) if j is not None]
+    if rows:
+        b, t, j = torch.tensor(rows).unbind(1)
+        out[b, t, j] = 1.0
+    return out
+
+
+def gold_attention(data: Seq2SeqData) -> torch.Tensor:
+    """The gold alignment of every pair as attention weights, (B, T, S) float, the shape of a
+    model's attention on ``data.batch()``: row t is one-hot on the source token that target
+    token t translates, and all zero where it has none (and at eos and padding). For heatmaps."""
+    return _one_hot(data, _check_aligned(data))
+
+
+def diagonal_attention(data: Seq2SeqData) -> torch.Tensor:
+    """The monotone guess as attention weights, (B, T, S) float like :func:`gold_attention`:
+    target token t of a pair with S source and T target tokens looks at source token
+    ``round(t (S - 1) / (T - 1))``, the diagonal stretched to the pair's two lengths. It is the
+    baseline an attention map has to beat on a task whose alignment is not a diagonal."""
+    _check_aligned(data)
+    guess = []
+    for src, tgt in data.pairs:
+        S, T = len(src), len(tgt)
+        guess.append([int(t * (S - 1) / max(T - 1, 1) + 0.5) for t in range(T)])
+    return _one_hot(data, guess)
+
+
+def alignment_accuracy(weights: torch.Tensor, gold: Sequence[Sequence[int | None]]) -> float:
+    """The share of target tokens whose attention peaks on the source token they translate.
+
+    weights (B, T, S) float: row t is the attention used to predict target token t
+    (``tgt_out[:, t]``), as :class:`coursekit.seq2seq.Seq2Seq` returns it, or one head (or the
+    mean of the heads) of a Transformer's cross-attention. gold: one :data:`Alignment` per
+    row (``data.alignments``, or the rows of a subset). Only target tokens with a gold
+    source token count: None tokens, eos and padding are skipped. Compare with the same score
+    of :func:`diagonal_attention` (the monotone guess) and of :func:`gold_attention` (1.0).
+    """
+    dims = check_tensor("weights", weights, shape=("B", "T", "S"), dtype="float")
+    B, T, S = dims["B"], dims["T"], dims["S"]
+    if len(gold) != B:
+        raise ValueError(f"gold must hold one alignment per row of weights (B={B}), got {len(gold)}")
+    peak = weights.argmax(dim=-1).tolist()  # (B, T): one host sync
+    hits = total = 0
+    for b, align in enumerate(gold):
+        if len(align) > T:
+            raise ValueError(f"gold[{b}] aligns {len(align)} target tokens, but weights has only T={T} steps")
+        for t, j in enumerate(align):
+            if j is None:
+                continue
+            if not 0 <= j < S:
+                raise ValueError(f"gold[{b}][{t}] = {j} is not a source position of weights (S={S})")
+            total += 1
+            hits += peak[b][t] == j
+    if total == 0:
+        raise ValueError("gold aligns no target token to a source token: there is nothing to score")
+    return hits / total
