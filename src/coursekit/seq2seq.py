@@ -62,6 +62,8 @@ __all__ = [
     "accuracy_by_length",
     "teacher_forced_accuracy",
     "context_probe",
+    "verb_alignments",
+    "local_m_centre_at_verb",
     # defined in coursekit.decoding and coursekit.rnn, shared with the Transformer and Chapter 3
     "Decoded",
     "beam_step",
@@ -499,3 +501,54 @@ def context_probe(model: nn.Module, data: Seq2SeqData, *, ridge: float = 1.0) ->
     acc = (pred == batch.src[n:].cpu()).double().mean(0)  # (L,)
     return [{"position": i + 1, "probe_acc": float(a), "n": N - n} for i, a in enumerate(acc)]
 
+
+# ----------------------------------------------------------------- Chapter 2: the translation task's verb
+def _verb_final(data: Seq2SeqData) -> None:
+    if data.alignments is None:
+        raise ValueError(f"the {data.name!r} task has no gold alignments (data.alignments is None)")
+    if any(len(a) < 2 or a[-1] is None for a in data.alignments):
+        raise ValueError("every target must end with a word aligned to a source word (a verb-final translation)")
+
+
+def verb_alignments(data: Seq2SeqData) -> tuple[tuple[int | None, ...], ...]:
+    """``data.alignments`` with every entry but the last target token's set to None.
+
+    On :func:`coursekit.translation.translation_task` the target is verb-final, so its last
+    token translates the main verb: ``alignment_accuracy(weights, verb_alignments(data))`` is the
+    share of sentences whose attention, when writing the verb, peaks on the source verb.
+    """
+    _verb_final(data)
+    return tuple((None,) * (len(a) - 1) + (a[-1],) for a in data.alignments)
+
+
+def local_m_centre_at_verb(data: Seq2SeqData, window: int = 2) -> dict[str, float]:
+    """Where Luong et al.'s local-m attention (p_t = t, Sec. 3.2) centres its window at the step that
+    writes the verb, on :func:`coursekit.translation.translation_task` sentences with an object.
+
+    The target is verb-final, so the verb is written at step ``t = len(target) - 1`` (the
+    centre is clipped to the last source position, as :class:`Attention` does); the gold
+    alignment gives the source verb (the last target token's) and the subject (target token 1,
+    the noun after the subject's article). Only sentences where the source verb is not the last
+    source word count (an object follows it), so the three places differ. Returns the share of
+    those sentences whose centre is on ``"the source verb"``, ``"the subject"``, ``"the last
+    source word"`` or ``"elsewhere"``; ``"verb in window"``, the share whose window
+    [p_t - window, p_t + window] contains the source verb at all; and ``"n"``, their number. No
+    model is needed: local-m's centre depends only on the step.
+    """
+    _verb_final(data)
+    check_positive("window", window)
+    counts = dict.fromkeys(("the source verb", "the subject", "the last source word", "elsewhere", "verb in window"), 0)
+    n = 0
+    for (src, tgt), align in zip(data.pairs, data.alignments):
+        verb, subject, last = align[-1], align[1], len(src) - 1
+        if verb == last:
+            continue  # no object: the verb is the last source word
+        n += 1
+        centre = min(len(tgt) - 1, last)
+        place = ("the source verb" if centre == verb else "the subject" if centre == subject
+                 else "the last source word" if centre == last else "elsewhere")
+        counts[place] += 1
+        counts["verb in window"] += abs(centre - verb) <= window
+    if n == 0:
+        raise ValueError("no sentence with an object in data: every verb is the last source word")
+    return {**{k: c / n for k, c in counts.items()}, "n": n}

@@ -1,14 +1,20 @@
-"""Chapter 2 exercises (attention in seq2seq): the additive score, the masked softmax, one attention step.
+"""Chapter 2 exercises (attention in seq2seq): the additive score, the masked softmax, one attention
+step, one Bahdanau decoder step assembled from those three, and a "predict, then run" question on
+local-m attention and the translation task's verb.
 
 Learner functions, as the notebook's stubs declare them::
 
     def my_additive_score(query, keys, W_q, W_k, v):     # (B, Dq), (B, S, Dk), (A, Dq), (A, Dk), (A,) -> (B, S)
     def my_masked_softmax(scores, mask):                 # (..., S), bool broadcastable -> (..., S)
     def my_attention_step(query, memory, mask, score_fn):  # (B, H), (B, S, H), (B, S), fn -> (B, H), (B, S)
+    def my_decoder_step(y_prev, s_prev, memory, mask, weights)  # -> logits (B, V), state (B, H), weights (B, S)
+    def my_local_m_prediction():                         # -> "the source verb", "the subject" or "the last source word"
 
 References: :class:`coursekit.seq2seq.AttentionScore` (``"additive"``),
-:func:`coursekit.attention.masked_softmax`. Mask convention: bool, True = may attend.
-Legend: B batch, S source length, H hidden width, A attention width.
+:func:`coursekit.attention.masked_softmax`, :meth:`coursekit.seq2seq.Seq2Seq.step` (Bahdanau
+wiring), :func:`coursekit.seq2seq.local_m_centre_at_verb`. Mask convention: bool, True = may
+attend. Legend: B batch, S source length, H hidden width, A attention width, V vocabulary, E
+embedding width.
 
 By the time of these checks the notebook has imported ``torch`` and the learner
 has written ``my_masked_softmax``; ``masked_softmax`` comes only with the last
@@ -17,14 +23,25 @@ solution, so the hints name the learner's own function or say how to import it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ..attention import masked_softmax
-from ..seq2seq import AttentionScore
+from ..seq2seq import AttentionScore, Seq2Seq, Seq2SeqConfig, local_m_centre_at_verb
 from .compare import same
+from .predict import Measured, Prediction, prediction_checker
 from .spec import Case, Exercise, Mistake, checker
 
-__all__ = ["check_additive_score", "check_masked_softmax", "check_attention_step"]
+__all__ = [
+    "check_additive_score",
+    "check_masked_softmax",
+    "check_attention_step",
+    "DecoderWeights",
+    "check_decoder_step",
+    "measure_local_m_at_verb",
+    "check_local_m_prediction",
+]
 
 
 # ----------------------------------------------------------------------------- additive score
@@ -392,4 +409,270 @@ check_attention_step = checker(Exercise(
     ),
     value_hint="scores = score_fn(query, memory) (B, S); weights = masked softmax over S; "
     "context = sum over s of weights[:, s] * memory[:, s] (B, H).",
+))
+
+
+# ----------------------------------------------------------------------------- decoder step (assembled)
+@dataclass(frozen=True, eq=False)
+class DecoderWeights:
+    """The weights of one Bahdanau decoder step, as plain tensors (and the GRU cell).
+
+    embed (V, E): target embeddings. W_q (A, H), W_k (A, H), v (A,): the additive score
+    ``v^T tanh(W_q s + W_k h_j)``. cell: a ``torch.nn.GRUCell(E + H, H)`` whose input is
+    ``[embedding; context]``. W_c (H, 2H), b_c (H,): the readout ``tanh(W_c [s; c] + b_c)``.
+    W_o (V, H), b_o (V,): the output layer. Legend: V target vocabulary, E embedding width,
+    H hidden width, A attention width.
+    """
+
+    embed: torch.Tensor
+    W_q: torch.Tensor
+    W_k: torch.Tensor
+    v: torch.Tensor
+    cell: torch.nn.GRUCell
+    W_c: torch.Tensor
+    b_c: torch.Tensor
+    W_o: torch.Tensor
+    b_o: torch.Tensor
+
+    _TENSORS = ("embed", "W_q", "W_k", "v", "W_c", "b_c", "W_o", "b_o")
+
+    @classmethod
+    def from_model(cls, model: Seq2Seq) -> "DecoderWeights":
+        """Copies of a ``Seq2Seq(decoder="bahdanau", attention="additive")`` GRU model's decoder weights.
+        The model's key projection must have a zero bias (the exercise's score has none)."""
+        cfg = model.cfg
+        if (cfg.decoder, cfg.attention, cfg.cell) != ("bahdanau", "additive", "gru") or cfg.window or cfg.hard:
+            raise ValueError(f"needs a global additive Bahdanau GRU decoder, got {cfg}")
+        score = model.attention.score
+        if bool(score.W_k.bias.detach().abs().max() > 0):
+            raise ValueError("the model's W_k has a non-zero bias, which the exercise's additive score leaves out")
+        with torch.random.fork_rng(devices=[]):  # building the cell draws from the global RNG
+            cell = torch.nn.GRUCell(cfg.emb_dim + cfg.hidden_size, cfg.hidden_size)
+        cell.load_state_dict(model.cell.state_dict())
+        c = lambda t: t.detach().clone()  # noqa: E731
+        return cls(
+            c(model.embed.weight), c(score.W_q.weight), c(score.W_k.weight), c(score.v.weight[0]), cell.requires_grad_(False),
+            c(model.combine.weight), c(model.combine.bias), c(model.out.weight), c(model.out.bias),
+        )
+
+    @classmethod
+    def random(cls, V: int = 7, E: int = 4, H: int = 6, A: int = 3, *, seed: int = 0) -> "DecoderWeights":
+        """Random weights of a small decoder (coursekit's initialisation, seeded; the global RNG is left
+        alone), for trying a decoder step out."""
+        cfg = Seq2SeqConfig(src_vocab_size=5, tgt_vocab_size=V, emb_dim=E, hidden_size=H, attn_dim=A,
+                            attention="additive", decoder="bahdanau")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = Seq2Seq(cfg)
+        with torch.no_grad():
+            model.attention.score.W_k.bias.zero_()
+        return cls.from_model(model)
+
+    def to_model(self) -> Seq2Seq:
+        """A coursekit ``Seq2Seq`` (Bahdanau wiring, additive score) whose decoder holds these weights."""
+        (V, E), (A, H) = self.embed.shape, self.W_q.shape
+        cfg = Seq2SeqConfig(src_vocab_size=5, tgt_vocab_size=V, emb_dim=E, hidden_size=H, attn_dim=A,
+                            attention="additive", decoder="bahdanau")
+        with torch.random.fork_rng(devices=[]):  # building the layers draws from the global RNG
+            model = Seq2Seq(cfg).eval()
+        with torch.no_grad():
+            score = model.attention.score
+            for param, value in ((model.embed.weight, self.embed), (score.W_q.weight, self.W_q),
+                                 (score.W_k.weight, self.W_k), (score.v.weight, self.v[None, :]),
+                                 (model.combine.weight, self.W_c), (model.combine.bias, self.b_c),
+                                 (model.out.weight, self.W_o), (model.out.bias, self.b_o)):
+                param.copy_(value)
+            score.W_k.bias.zero_()
+            model.cell.load_state_dict(self.cell.state_dict())
+        return model
+
+    def __eq__(self, other: object) -> bool:  # "did the learner change the weights in place?"
+        if not isinstance(other, DecoderWeights):
+            return NotImplemented
+        same_cell = all(torch.equal(a, b) for a, b in zip(self.cell.state_dict().values(), other.cell.state_dict().values()))
+        return same_cell and all(torch.equal(getattr(self, n), getattr(other, n)) for n in self._TENSORS)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{n} {tuple(getattr(self, n).shape)}" for n in self._TENSORS)
+        return f"DecoderWeights({shapes}, cell {self.cell})"
+
+
+def _decoder_step_reference(y_prev, s_prev, memory, mask, weights):
+    """coursekit's own step: ``Seq2Seq.step`` (Bahdanau wiring) with the given weights."""
+    model = weights.to_model()
+    lengths = mask.sum(-1)  # the cases' masks are prefixes: True on the first `length` positions
+    logits, state, alpha = model.step(y_prev, s_prev, memory, memory[:, 0], lengths, 0)
+    return logits, state, alpha
+
+
+def _attend(s, memory, mask, w, *, use_mask=True):
+    """Additive attention of query s (B, H) over memory (B, S, H): context (B, H), weights (B, S)."""
+    scores = torch.tanh((s @ w.W_q.T)[:, None, :] + memory @ w.W_k.T) @ w.v  # (B, S)
+    alpha = masked_softmax(scores, mask) if use_mask else torch.softmax(scores, dim=-1)
+    return (alpha[:, :, None] * memory).sum(1), alpha
+
+
+def _decoder_step_variant(*, cell_input="y,c", readout_state="new", readout_order="s,c", tanh=True, biases=True,
+                          combine=True, probabilities=False, return_state="new", context_for_readout="prev",
+                          use_mask=True):
+    """A decoder step with one thing changed: the mistakes below."""
+
+    def step(y_prev, s_prev, memory, mask, w):
+        context, alpha = _attend(s_prev, memory, mask, w, use_mask=use_mask)  # query = s_{t-1}
+        y = w.embed[y_prev]  # (B, E)
+        x = torch.cat([y, context] if cell_input == "y,c" else [context, y], dim=-1)
+        s = w.cell(x, s_prev)  # (B, H)
+        if context_for_readout == "new":  # Luong's readout: attend again with the new state
+            context, alpha = _attend(s, memory, mask, w, use_mask=use_mask)
+        h = s if readout_state == "new" else s_prev
+        if combine:
+            both = torch.cat([h, context] if readout_order == "s,c" else [context, h], dim=-1)
+            pre = both @ w.W_c.T + (w.b_c if biases else 0)
+            h = torch.tanh(pre) if tanh else pre
+        logits = h @ w.W_o.T + (w.b_o if biases else 0)
+        if probabilities:
+            logits = torch.softmax(logits, dim=-1)
+        return logits, (s if return_state == "new" else s_prev), alpha
+
+    return step
+
+
+def _decoder_cases(g):
+    def case(B, S, E, H, A, V, lengths):
+        cfg = Seq2SeqConfig(src_vocab_size=5, tgt_vocab_size=V, emb_dim=E, hidden_size=H, attn_dim=A,
+                            attention="additive", decoder="bahdanau")
+        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (), generator=g)))  # cases(g) runs inside fork_rng
+        model = Seq2Seq(cfg)
+        with torch.no_grad():
+            model.attention.score.W_k.bias.zero_()
+            for p in (model.combine.bias, model.out.bias):
+                p.normal_(0.0, 0.5)  # make the biases visible (the default init makes them small)
+        return (
+            torch.randint(1, V, (B,), generator=g),  # previous tokens (bos = 1 or real ones)
+            torch.randn(B, H, generator=g),  # s_{t-1}
+            torch.randn(B, S, H, generator=g),  # the annotations h_j
+            torch.arange(S)[None, :] < torch.tensor(lengths)[:, None],  # (B, S) prefixes
+            DecoderWeights.from_model(model),
+        )
+
+    return [
+        Case("B=3, S=5, E=H=6, A=4, V=7, source lengths 5, 3, 1", case(3, 5, 6, 6, 4, 7, [5, 3, 1])),
+        Case("B=2, S=4, E=5, H=8, A=3, V=6 (embedding and state of different widths), source lengths 4, 2",
+             case(2, 4, 5, 8, 3, 6, [4, 2])),
+        Case("B=1, S=1 (a single source token)", case(1, 1, 4, 4, 2, 5, [1])),
+    ]
+
+
+check_decoder_step = checker(Exercise(
+    name="decoder_step",
+    title="one Bahdanau decoder step, assembled from your pieces",
+    signature="(y_prev, s_prev, memory, mask, weights)",
+    reference=_decoder_step_reference,
+    reference_name="`coursekit.seq2seq.Seq2Seq.step` (decoder=\"bahdanau\") with the same weights",
+    doc="""Bahdanau et al. 2015, Sec. 3.1, with coursekit's readout. y_prev (B,) long: the previous
+    target tokens; s_prev (B, H): the decoder state s_{t-1}; memory (B, S, H): the annotations;
+    mask (B, S) bool (True = a real token); weights: a :class:`DecoderWeights`. Returns
+    logits (B, V), the new state s_t (B, H) and the attention weights (B, S).""",
+    cases=_decoder_cases,
+    outputs=("logits", "state", "weights"),
+    mistakes=(
+        Mistake(
+            what="your attention ignores the mask: padded source positions get weight.",
+            hint="Pass the mask to your attention step, `my_attention_step(s_prev, memory, mask, score_fn)`, which "
+            "gives padding exactly zero weight.",
+            output=_decoder_step_variant(use_mask=False),
+        ),
+        Mistake(
+            what="your readout uses the old state s_{t-1}; the logits come from the new state s_t.",
+            hint="First update the state, `s = weights.cell(...)`, then read out from `s` (and the context), not "
+            "from `s_prev`.",
+            output=_decoder_step_variant(readout_state="prev"),
+        ),
+        Mistake(
+            what="you attended a second time with the new state s_t for the readout (Luong's wiring).",
+            hint="In Bahdanau's wiring there is one context per step, computed from the query s_{t-1}: the same "
+            "context goes into the GRU's input and into the readout, and those are the weights to return.",
+            output=_decoder_step_variant(context_for_readout="new"),
+        ),
+        Mistake(
+            what="the GRU's input is [context; embedding]; the cell expects [embedding; context].",
+            hint="Concatenate in this order: `torch.cat([weights.embed[y_prev], context], dim=-1)`.",
+            output=_decoder_step_variant(cell_input="c,y"),
+        ),
+        Mistake(
+            what="the readout's input is [context; state]; it is [state; context].",
+            hint="W_c's first H columns weigh the state, the last H the context: "
+            "`torch.cat([s, context], dim=-1) @ weights.W_c.T + weights.b_c`.",
+            output=_decoder_step_variant(readout_order="c,s"),
+        ),
+        Mistake(
+            what="your readout is missing the tanh.",
+            hint="The attentional state is `torch.tanh(torch.cat([s, context], dim=-1) @ weights.W_c.T + "
+            "weights.b_c)`; the logits are that times W_o^T plus b_o.",
+            output=_decoder_step_variant(tanh=False),
+        ),
+        Mistake(
+            what="your logits come straight from the state: the readout layer W_c (which mixes in the context) is "
+            "missing.",
+            hint="Combine the state and the context first, `h = torch.tanh(torch.cat([s, context], dim=-1) @ "
+            "weights.W_c.T + weights.b_c)`, then `logits = h @ weights.W_o.T + weights.b_o`.",
+            output=_decoder_step_variant(combine=False),
+        ),
+        Mistake(
+            what="your logits leave out the biases b_c and b_o.",
+            hint="Both linear layers have a bias: add `weights.b_c` in the readout and `weights.b_o` to the logits.",
+            output=_decoder_step_variant(biases=False),
+        ),
+        Mistake(
+            what="you returned probabilities (a softmax over the vocabulary), not logits.",
+            hint="Return the raw scores `h @ weights.W_o.T + weights.b_o`: the loss and the decoders take logits "
+            "and apply the (log-)softmax themselves.",
+            output=_decoder_step_variant(probabilities=True),
+        ),
+        Mistake(
+            what="the state you return is the one you were given, s_{t-1}, not the new one.",
+            hint="Return `s = weights.cell(...)`, the updated state: the next step uses it as its query.",
+            output=_decoder_step_variant(return_state="prev"),
+        ),
+    ),
+    value_hint="context, alpha = my_attention_step(s_prev, memory, mask, score_fn) with score_fn(q, m) = "
+    "my_additive_score(q, m, weights.W_q, weights.W_k, weights.v); s = weights.cell(cat([embed[y_prev], context]), "
+    "s_prev); logits = tanh(cat([s, context]) @ W_c.T + b_c) @ W_o.T + b_o. If a case fails, check that exercises "
+    "1-3 pass first.",
+))
+
+
+# ----------------------------------------------------------------------------- predict, then run: local-m and the verb
+def measure_local_m_at_verb() -> Measured:
+    """Where local-m's window is centred when it writes the verb, on 500 test sentences of the
+    translation task (deterministic, a few milliseconds; no model needed)."""
+    from ..translation import translation_task  # the task's grammar is only needed here
+
+    shares = local_m_centre_at_verb(translation_task(500, lengths=(3, 12), seed=1), window=2)
+    places = ("the source verb", "the subject", "the last source word")
+    answer = max(places, key=lambda k: shares[k])
+    evidence = (
+        f"in {shares['n']} test sentences with an object, local-m's window was centred on the last source word in "
+        f"{shares['the last source word']:.0%} of them, on the source verb in {shares['the source verb']:.0%}, on the "
+        f"subject in {shares['the subject']:.0%}; its ±2 window contained the source verb at all in "
+        f"{shares['verb in window']:.0%}."
+    )
+    return Measured(answer, evidence)
+
+
+check_local_m_prediction = prediction_checker(Prediction(
+    name="local_m_prediction",
+    title="predict: where local-m looks when it writes the verb",
+    question="On the translation task, local-m attention centres its window at p_t = t. When it writes the target "
+    "verb (the last word of the translation), where is its window centred: on the source verb, the subject, or the "
+    "last source word?",
+    choices=("the source verb", "the subject", "the last source word"),
+    measure=measure_local_m_at_verb,
+    why="The verb is the last target word, written at step t = T - 1, and the target is at least as long as the "
+    "source (articles and the object marker are added), so p_t = t is clipped to the last source position, the "
+    "end of the object. The source verb sits right after the subject, far from there in a long sentence. local-m "
+    "assumes a monotone alignment; the verb's move to the end is exactly what it cannot follow, while local-p and "
+    "global attention can look anywhere.",
 ))
