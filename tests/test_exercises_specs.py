@@ -25,7 +25,9 @@ from coursekit.exercises import NOT_YET, PASSED, Exercise
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 REPO = Path(__file__).resolve().parent.parent
-CHECKERS = [getattr(exercises, name) for name in exercises.__all__ if name.startswith("check_")]
+ALL_CHECKS = [getattr(exercises, name) for name in exercises.__all__ if name.startswith("check_")]
+CHECKERS = [check for check in ALL_CHECKS if hasattr(check, "exercise")]  # code exercises (Exercise specs)
+PREDICTIONS = [check for check in ALL_CHECKS if hasattr(check, "prediction")]  # predict-then-run questions
 SPECS = [check.exercise for check in CHECKERS]
 IDS = [check.__name__ for check in CHECKERS]
 TUPLE_SPECS = [spec for spec in SPECS if len(spec.outputs) > 1]
@@ -152,13 +154,29 @@ def _notebook_checks():
 
 
 NOTEBOOK_CHECKS = list(_notebook_checks())
+SPEC_CHECKS = [row for row in NOTEBOOK_CHECKS if hasattr(getattr(exercises, row[1], None), "exercise")]
+
+
+def test_every_check_is_an_exercise_spec_or_a_prediction():
+    assert len(CHECKERS) + len(PREDICTIONS) == len(ALL_CHECKS)
 
 
 def test_every_checker_is_used_by_a_notebook():
-    assert sorted(name for _, name, _ in NOTEBOOK_CHECKS) == sorted(IDS)
+    assert sorted(name for _, name, _ in NOTEBOOK_CHECKS) == sorted(c.__name__ for c in ALL_CHECKS)
 
 
-@pytest.mark.parametrize("notebook, checker, bound", NOTEBOOK_CHECKS, ids=[c for _, c, _ in NOTEBOOK_CHECKS])
+@pytest.mark.parametrize("check", PREDICTIONS, ids=[c.__name__ for c in PREDICTIONS])
+def test_every_prediction_measures_one_of_its_choices_deterministically(check):
+    spec = check.prediction
+    first, second = spec.measure(), spec.measure()
+    assert first.answer in spec.choices and first == second
+    right = check(lambda: first.answer)
+    assert right.passed, repr(right)
+    for wrong in set(spec.choices) - {first.answer}:
+        assert not check(lambda w=wrong: w).passed
+
+
+@pytest.mark.parametrize("notebook, checker, bound", SPEC_CHECKS, ids=[c for _, c, _ in SPEC_CHECKS])
 def test_no_hint_suggests_a_name_the_notebook_has_not_imported(notebook, checker, bound):
     spec = getattr(exercises, checker).exercise
     importable = IMPORTABLE | set(_public_coursekit_names())
