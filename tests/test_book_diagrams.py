@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.diagrams import DIAGRAMS
+from coursekit.diagrams import DIAGRAMS, show_diagram
+from coursekit.diagrams.registry import render
 from coursekit.diagrams.svg import PALETTE, WIDTH
 
 pytestmark = pytest.mark.book
@@ -46,6 +47,12 @@ def test_diagram_is_on_its_page(name: str, built_book: Path):
         f"{page.name}: diagram {name} (svg id {sid}) is not on the page exactly once")
     assert f'<title id="{sid}-title">{html.escape(entry.title)}</title>' in text, f"{page.name}: {name} has no title"
     assert f'<desc id="{sid}-desc">{html.escape(entry.alt)}</desc>' in text, f"{page.name}: {name} has no alt text"
+    fresh = render(name) in text  # (a bool, so that a failure does not print the whole page)
+    assert fresh, (
+        f"{page.name}: diagram {name} on the page differs from what coursekit.diagrams draws now. "
+        "The book's execution cache keeps a notebook's outputs until its code changes, and a "
+        "change to coursekit.diagrams changes no notebook: re-execute the chapter (remove its record: "
+        "`jcache cache -p _build/.jupyter_cache list`, then `... remove ID`) and rebuild.")
     start = text.index(f'id="{sid}"')
     assert text.rfind('class="cell_output', 0, start) > text.rfind('class="cell_input', 0, start), (
         f"{page.name}: {name} is not in a cell's output")
@@ -69,16 +76,22 @@ def server(built_book: Path):
 
 
 @pytest.fixture(scope="module")
-def phone_page(server: str):
+def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (apt-get install chromium)")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
-        context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
-        yield context.new_page()
-        browser.close()
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def phone_page(server: str, browser):
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+    yield context.new_page()
+    context.close()
 
 
 JS_MEASURE = """(sid) => {
@@ -132,27 +145,19 @@ ENVIRONMENTS = [
 ]
 
 
-def test_dark_mode_signals(tmp_path: Path):
+def test_dark_mode_signals(tmp_path: Path, browser):
     """The diagram follows each environment's own dark-mode signal (no built book needed)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (apt-get install chromium)")
-    from coursekit.diagrams import show_diagram
-
     wrong = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        for k, (html_attrs, body_attrs, scheme, want) in enumerate(ENVIRONMENTS):
-            page_file = tmp_path / f"page{k}.html"
-            page_file.write_text(
-                f"<!doctype html><html {html_attrs}><body {body_attrs}>{show_diagram('han').svg}</body></html>",
-                encoding="utf-8")
-            context = browser.new_context(color_scheme=scheme)
-            page = context.new_page()
-            page.goto(page_file.as_uri())
-            m = page.evaluate(JS_MEASURE, svg_id("han"))
-            context.close()
-            if (m["bg"], m["ink"]) != (rgb(PALETTE[want]["bg"]), rgb(PALETTE[want]["ink"])):
-                wrong.append(f"<html {html_attrs}><body {body_attrs}>, system {scheme}: want {want}, got {m}")
-        browser.close()
+    for k, (html_attrs, body_attrs, scheme, want) in enumerate(ENVIRONMENTS):
+        page_file = tmp_path / f"page{k}.html"
+        page_file.write_text(
+            f"<!doctype html><html {html_attrs}><body {body_attrs}>{show_diagram('han').svg}</body></html>",
+            encoding="utf-8")
+        context = browser.new_context(color_scheme=scheme)
+        page = context.new_page()
+        page.goto(page_file.as_uri())
+        m = page.evaluate(JS_MEASURE, svg_id("han"))
+        context.close()
+        if (m["bg"], m["ink"]) != (rgb(PALETTE[want]["bg"]), rgb(PALETTE[want]["ink"])):
+            wrong.append(f"<html {html_attrs}><body {body_attrs}>, system {scheme}: want {want}, got {m}")
     assert not wrong, "\n".join(wrong)

@@ -218,7 +218,7 @@ def test_text_classes_are_in_the_palette(name):
 
 # ----------------------------------------------------------------------------- phone, layout
 def test_text_is_readable_on_a_phone():
-    """At a 360 px column (a 390 px phone) every label is at least 11 px; scripts are 80 %."""
+    """In the book's 340 px column on a 390 px phone every label is at least 11 px; scripts are 80 %."""
     scale = PHONE_COLUMN_PX / WIDTH
     assert min(LABEL, SMALL) * scale >= 11
     assert SCRIPT_SCALE * SMALL * scale >= 8.5

@@ -24,14 +24,14 @@ __all__: list[str] = []
 def scaled_dot_product() -> Canvas:
     c = Canvas("scaled_dot_product", height=484)
     qx, kx, vx = 70, 200, 330
-    xq = c.box(qx, 28, 110, 40, "$x$", sub="(B, T, D)")
+    xq = c.box(qx, 28, 116, 40, "$x$", sub="(B, T, D)")
     xkv = c.box((kx + vx) / 2, 28, 240, 40, "$x$, or a memory", sub="(B, S, D)")
     heads = {}
     for name, x, length in (("Q", qx, "T"), ("K", kx, "S"), ("V", vx, "S")):
         src = xq if name == "Q" else xkv
-        proj = c.box(x, 96, 110, 40, f"$x W^{name}$", sub="split: $H$ heads", sub_mono=False)
+        proj = c.box(x, 96, 116, 40, f"$x W^{name}$", sub="split: $H$ heads", sub_mono=False)
         c.arrow((x, src.y + src.h), proj.top)
-        heads[name] = h = c.box(x, 164, 110, 40, f"${name}$", sub=f"(B, H, {length}, Dh)")
+        heads[name] = h = c.box(x, 164, 116, 40, f"${name}$", sub=f"(B, H, {length}, Dh)")
         c.arrow(proj.bottom, h.top)
     mid = (qx + kx) / 2
     scores = c.box(mid, 236, 240, 40, "$Q K^T$ / √$D_h$", "attn", sub="scores (B, H, T, S)")

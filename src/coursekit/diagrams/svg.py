@@ -24,9 +24,9 @@ Style decisions (each checked by ``tests/test_diagrams.py``):
   id (``#ckd-<name>``), so two diagrams on one page, or a diagram and the page, never
   restyle each other; marker ids are prefixed by the diagram id too.
 - **Phone-sized**: a viewBox :data:`WIDTH` = 400 units wide, drawn at 100 % of the
-  column up to :data:`MAX_WIDTH_PX`. At a 360 px column (a 390 px phone) one unit is
-  0.9 px, so the smallest text (:data:`SMALL` = 12.5) is 11.25 px and labels
-  (:data:`LABEL` = 14) are 12.6 px; sub- and superscripts are 80 % of their label.
+  column up to :data:`MAX_WIDTH_PX`. On a 390 px phone the book's column is 340 px, so
+  one unit is 0.85 px: the smallest text (:data:`SMALL` = 13) is 11.05 px and labels
+  (:data:`LABEL` = 14) are 11.9 px; sub- and superscripts are 80 % of their label.
   Layouts are tall and narrow instead of wide.
 - **Math** in labels is written ``$h_t$``, ``$s_{t−1}$``, ``$W^O$``: segments between
   dollar signs are set in italic serif, ``_`` and ``^`` make a smaller, shifted
@@ -60,9 +60,9 @@ __all__ = [
 
 WIDTH = 400  # viewBox width of every diagram, in user units
 MAX_WIDTH_PX = 480  # drawn width on a wide screen: 1.2 px per unit, labels at 16.8 px
-PHONE_COLUMN_PX = 360  # the content column of a 390 px wide phone
+PHONE_COLUMN_PX = 340  # the book's content column on a 390 px wide phone (measured)
 LABEL = 14.0  # box labels
-SMALL = 12.5  # shapes, notes, row labels: the smallest text
+SMALL = 13.0  # shapes, notes, row labels: the smallest text
 HEAD = 14.5  # panel headings (semibold)
 SCRIPT_SCALE = 0.8  # sub- and superscripts, relative to their label
 
