@@ -49,6 +49,7 @@ __all__ = [
     "copy_task",
     "reverse_task",
     "date_task",
+    "translation_task",
     "DATE_FORMATS",
     "format_date",
     "pad_sequences",
@@ -444,3 +445,12 @@ def alignment_accuracy(weights: torch.Tensor, gold: Sequence[Sequence[int | None
     if total == 0:
         raise ValueError("gold aligns no target token to a source token: there is nothing to score")
     return hits / total
+
+
+def translation_task(*args, **kwargs) -> Seq2SeqData:
+    """The toy translation task, beside the other tasks: :func:`coursekit.translation.translation_task`
+    (English-like SVO source, verb-final target with agreement, gold alignments). Defined in its own
+    module, which builds on this one; imported here on first call, so both import paths work."""
+    from .translation import translation_task as make
+
+    return make(*args, **kwargs)
