@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from coursekit.attention import ScoreStatistics, score_statistics
-from coursekit.hopfield import hopfield_update, metastable_size, separation
+from coursekit.hopfield import hopfield_update, metastable_size, retrieve, separation
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -82,3 +82,24 @@ def test_metastable_size_follows_beta_in_a_hopfield_update():
     _, p_small = hopfield_update(stored, stored, 1.0)
     _, p_large = hopfield_update(stored, stored, 64.0)
     assert (metastable_size(p_small) > 25).all() and (metastable_size(p_large) == 1).all()
+
+
+def test_a_family_of_similar_patterns_is_a_metastable_fixed_point_and_a_small_beta_the_global_one():
+    """Ramsauer et al. 2021, Sec. 2: similar patterns, well separated from the rest, have a metastable state,
+    a fixed point averaging them (k >= 2); with a small beta every state goes to one global fixed point."""
+    g = torch.Generator().manual_seed(0)
+    families, per, d = 4, 5, 32
+    proto = torch.nn.functional.normalize(torch.randn(families, d, generator=g), dim=-1).repeat_interleave(per, 0)
+    stored = torch.nn.functional.normalize(proto + 0.5 * torch.nn.functional.normalize(
+        torch.randn(families * per, d, generator=g), dim=-1), dim=-1)
+    ten, _ = retrieve(stored, stored, 8.0, steps=10)
+    twenty, p = retrieve(ten, stored, 8.0, steps=10)
+    assert ((twenty - ten).norm(dim=-1) / ten.norm(dim=-1) < 0.01).all()  # at rest
+    family = torch.arange(families * per) // per
+    own = p.view(-1, families, per).sum(-1)[torch.arange(families * per), family]
+    assert (own > 0.9).all() and (metastable_size(p) >= 2).all()          # on the family, spread over it
+    one, _ = retrieve(stored, stored, 64.0, steps=20)                     # a large beta: the single patterns
+    torch.testing.assert_close(one, stored, atol=1e-3, rtol=0)
+    glob, _ = retrieve(stored.mean(0, keepdim=True), stored, 0.5, steps=100)
+    cues, _ = retrieve(stored, stored, 0.5, steps=10)
+    assert ((cues - glob).norm(dim=-1) / glob.norm() < 0.01).all()       # one global fixed point

@@ -90,8 +90,8 @@ def retrieve(queries: torch.Tensor, stored: torch.Tensor, beta: float, *, steps:
 
     queries (..., M, d), stored (..., N, d). Returns (retrieved (..., M, d), p (..., M, N)),
     p the weights of the last update. The paper: with large beta, one update usually
-    suffices and lands on a single stored pattern; with small beta, on a metastable
-    average of several.
+    suffices and lands near a single stored pattern; with small beta the iteration
+    heads for an average of several (a metastable state) or of all (the global fixed point).
     """
     check_positive("steps", steps)
     state = queries
@@ -133,9 +133,10 @@ def separation(stored: torch.Tensor) -> torch.Tensor:
 
 
 def metastable_size(p: torch.Tensor, mass: float = 0.9) -> torch.Tensor:
-    """The smallest number k of weights in each row of ``p`` that together reach ``mass``: the size of
-    the metastable state an update lands in (Ramsauer et al. 2021, Sec. 4, who use mass 0.90 to
-    sort attention heads: k = 1 is a single pattern, k near N the global average).
+    """The smallest number k of weights in each row of ``p`` that together reach ``mass``: how many
+    stored patterns an update mixes (Ramsauer et al. 2021, Sec. 4, who use mass 0.90 to sort
+    attention heads: k = 1 is a single pattern, k near N the global average). Weights alone do not
+    make a metastable state: that is a *fixed point* whose weights have 1 < k < N.
 
     p (..., N) non-negative rows summing to 1. Returns (...,) long.
     """
