@@ -98,7 +98,7 @@ def scaled_dot_product_attention(
         raise ValueError(f"k and v must have the same length S, got k {tuple(k.shape)} and v {tuple(v.shape)}")
     if scale is None:
         scale = 1.0 / math.sqrt(q.shape[-1])
-    scores = (q * scale) @ k.transpose(-2, -1)  # (..., T, S); scaling q first is cheaper than scaling scores
+    scores = (q * scale) @ k.transpose(-2, -1)  # (..., T, S); scaling q (T*Dh products) beats scaling scores (T*S) when Dh < S
     weights = masked_softmax(scores, mask)
     return weights @ v, weights  # (..., T, Dv), (..., T, S)
 
