@@ -13,6 +13,9 @@ Conventions
 - Cells are indexed by *position* (``src_pos``, ``tgt_pos``), never by token
   text, so repeated tokens stay separate; the axes show the token text through
   a ``labelExpr`` lookup.
+- The colour bar sits below the plot, and each chart has a ``description`` that
+  names the tokens and, per output token, the source token it looked at most,
+  which the page gives screen readers as the chart's accessible name.
 """
 
 from __future__ import annotations
@@ -24,7 +27,19 @@ import altair as alt
 import numpy as np
 
 from ._inputs import _as_array, _as_tokens, _check_rows, _describe, _require_keys
-from ._style import HIGHLIGHT, MAX_PLOT_PX, WEIGHT_SCHEME, _display, _token_axis
+from ._style import (
+    HIGHLIGHT,
+    MAIN_COLOR,
+    MAX_PLOT_PX,
+    WEIGHT_SCHEME,
+    _display,
+    _gradient_legend,
+    _count,
+    _listing,
+    _title,
+    _tokens_text,
+    _token_axis,
+)
 
 __all__ = ["attention_heatmap", "attention_explorer"]
 
@@ -72,9 +87,14 @@ def _cell_px(cell_size: int, n_cols: int, n_rows: int) -> int:
     return max(4, min(cell_size, MAX_PLOT_PX // max(n_cols, 1), MAX_PLOT_PX // max(n_rows, 1)))
 
 
-def _legend_px(plot_height: int) -> int:
-    """A colour bar no taller than the plot beside it (within 80-200 px)."""
-    return max(80, min(200, plot_height))
+def _describe_alignment(w: np.ndarray, src: list[str], tgt: list[str], x_title: str, y_title: str) -> str:
+    """Per output token, the source token with the largest weight ("a→x 0.62"), for screen readers."""
+    shown = [f"{_display(tgt[t])}→{_display(src[int(w[t].argmax())])} {w[t].max():.2f}" for t in range(len(tgt))]
+    return (
+        f"{_count(len(tgt), y_title + ' token')} ({_tokens_text([_display(t) for t in tgt])}) by "
+        f"{_count(len(src), x_title + ' token')} ({_tokens_text([_display(t) for t in src])}). "
+        f"Largest weight per {y_title} token: {_listing(shown, 24)}."
+    )
 
 
 def _weight_scale(values: np.ndarray) -> alt.Scale:
@@ -105,6 +125,7 @@ def attention_heatmap(
     x_title: str = "source",
     y_title: str = "output",
     value_name: str = "weight",
+    description: str | None = None,
 ) -> alt.Chart:
     """An alignment heatmap (Bahdanau et al. 2015, Fig. 3): where each output token looked.
 
@@ -114,7 +135,8 @@ def attention_heatmap(
     Weights in [0, 1] use the fixed colour domain [0, 1]; anything else (raw
     scores) uses its own range. ``x_title``/``y_title`` rename the axes (e.g.
     "key"/"query" for self-attention); ``value_name`` names the value in the
-    legend and tooltip (e.g. "score").
+    legend and tooltip (e.g. "score"). ``description`` replaces the generated
+    text that screen readers announce.
     """
     w, src, tgt = _weights_2d(weights, src_tokens, tgt_tokens)
     T, S = w.shape
@@ -131,11 +153,16 @@ def attention_heatmap(
             color=alt.Color(
                 "weight:Q",
                 scale=_weight_scale(w),
-                legend=alt.Legend(title=value_name, gradientLength=_legend_px(T * cell)),
+                legend=_gradient_legend(value_name, S * cell),
             ),
             tooltip=_tooltips(x_title, y_title, value_name),
         )
-        .properties(width=alt.Step(cell), height=alt.Step(cell), title=title or f"Attention {value_name}s")
+        .properties(
+            width=alt.Step(cell),
+            height=alt.Step(cell),
+            title=_title(title or f"Attention {value_name}s"),
+            description=description or f"Heatmap of attention {value_name}s: " + _describe_alignment(w, src, tgt, x_title, y_title),
+        )
     )
 
 
@@ -146,6 +173,7 @@ def attention_explorer(
     cell_size: int = 22,
     x_title: str = "source",
     y_title: str = "output",
+    description: str | None = None,
 ) -> alt.VConcatChart:
     """Several alignment heatmaps behind one menu, plus the hovered step's weights as bars.
 
@@ -160,16 +188,20 @@ def attention_explorer(
     - the point selection ``out_step`` follows the pointer over the heatmap's
       rows: the hovered output step is outlined, and the bar chart below shows
       that step's weights over the source tokens (step 0 at first).
+
+    ``description`` replaces the generated text (the first example's alignment)
+    that screen readers announce.
     """
     examples = _check_rows(examples, "examples")
     rows: list[dict[str, Any]] = []
-    src_lists, tgt_lists, labels, all_w = [], [], [], []
+    src_lists, tgt_lists, labels, all_w, first = [], [], [], [], None
     for k, ex in enumerate(examples):
         _require_keys(ex, f"examples[{k}]", ("weights", "src_tokens", "tgt_tokens"), ("label",))
         w, src, tgt = _weights_2d(
             ex["weights"], ex["src_tokens"], ex["tgt_tokens"], name=f"examples[{k}]['weights']"
         )
         rows.extend(_token_cells(w, src, tgt, example=k))
+        first = first or (w, src, tgt)
         src_lists.append([_display(t) for t in src])
         tgt_lists.append([_display(t) for t in tgt])
         labels.append(str(ex.get("label", f"example {k}")))
@@ -201,7 +233,7 @@ def attention_explorer(
             color=alt.Color(
                 "weight:Q",
                 scale=_weight_scale(weights),
-                legend=alt.Legend(title="weight", gradientLength=_legend_px(min(map(len, tgt_lists)) * cell)),
+                legend=_gradient_legend("weight", min(map(len, src_lists)) * cell),
             ),
             stroke=alt.when(out_step, empty=False).then(alt.value(HIGHLIGHT)).otherwise(alt.value("white")),
             strokeWidth=alt.when(out_step, empty=False).then(alt.value(2.0)).otherwise(alt.value(0.5)),
@@ -211,9 +243,9 @@ def attention_explorer(
         .properties(
             width=alt.Step(cell),
             height=alt.Step(cell),
-            title=alt.Title(
+            title=_title(
                 title or "Attention weights",
-                subtitle=f"Pick an example in the menu; point at an {y_title} row to see its weights below.",
+                f"Pick an example in the menu; point at an {y_title} row to see its weights below.",
                 anchor="start",
             ),
         )
@@ -224,7 +256,7 @@ def attention_explorer(
     step_label = f"({json.dumps(tgt_lists, ensure_ascii=False)}[example] || [])[{hovered}]"
     bars = (
         base.transform_filter(out_step, empty=False)
-        .mark_bar(color="#3d7ab8")
+        .mark_bar(color=MAIN_COLOR)
         .encode(
             x=alt.X("src_pos:O", axis=_token_axis(src_labels, x_title, cell, longest, orient="bottom")),
             y=alt.Y("weight:Q", scale=bar_scale, axis=alt.Axis(title="weight", tickCount=3)),
@@ -241,5 +273,10 @@ def attention_explorer(
             ),
         )
     )
-    # An independent legend sits beside the heatmap rather than beside the whole figure.
-    return alt.vconcat(heat, bars, spacing=12).resolve_legend(color="independent")
+    # An independent legend sits below the heatmap rather than below the whole figure.
+    text = description or (
+        f"Interactive heatmap of attention weights for {_count(len(examples), 'example')}, picked in a menu "
+        f"({_listing(labels)}), with the weights of the pointed-at {y_title} step as bars below. "
+        f"First example: " + _describe_alignment(*first, x_title, y_title)
+    )
+    return alt.vconcat(heat, bars, spacing=12, description=text).resolve_legend(color="independent")

@@ -5,16 +5,38 @@ Clicking a legend entry of :func:`training_curves` or :func:`metric_by_length`
 highlights that series (a Vega-Lite selection bound to the legend), so the
 charts stay interactive in the static book. Rows are plain dicts, e.g. from
 ``History.records(model=...)`` or ``accuracy_by_length``.
+
+The charts take their container's width, with the legend below the plot, so they
+fit a phone. Series differ by a colour-blind-safe colour *and* a point shape (in
+:func:`training_curves` the dash tells train from eval); grouped bars carry their
+group's name in their label. Each chart has a
+``description`` (what it shows, with its numbers), which the page gives screen
+readers as the chart's accessible name.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any, Mapping, Sequence
 
 import altair as alt
 
 from ._inputs import _check_rows, _number
-from ._style import CURVE_HEIGHT, CURVE_WIDTH, FADED, _field, _fresh
+from ._style import (
+    CURVE_HEIGHT,
+    CURVE_WIDTH,
+    FADED,
+    MAIN_COLOR,
+    MUTED_TEXT,
+    _field,
+    _fresh,
+    _legend,
+    _listing,
+    _number_text,
+    _series_scales,
+    _title,
+)
 
 __all__ = ["training_curves", "metric_by_length", "metric_bars"]
 
@@ -31,21 +53,44 @@ def _series_field(rows: Sequence[Mapping[str, Any]], color: str | None, what: st
     return color
 
 
-def _series_encoding(series: str | None) -> tuple[list[alt.Parameter], dict[str, Any]]:
-    """Colour by ``series`` (legend entries drawn as line segments, in the rows' order) and a
-    legend click that highlights one series, the others fading (shift-click for several).
+def _series_encoding(
+    series: str | None, names: Sequence[str] = (), channels: Sequence[str] = ("color",)
+) -> tuple[list[alt.Parameter], dict[str, Any]]:
+    """Encode ``series`` (whose values are ``names``, in the rows' order) on ``channels``
+    ("color", "shape", "strokeDash"), and a legend click that highlights one series, the
+    others fading (shift-click for several).
 
-    Returns the legend-bound selection (to add to one layer) and the ``color``/``opacity``
-    encodings; nothing when ``series`` is None.
+    Every channel gets the same domain and the same legend (below the plot), so Vega-Lite
+    draws one legend whose symbols show colour, shape and dash together. Returns the
+    legend-bound selection (to add to one layer) and the encodings, ``opacity`` included;
+    nothing when ``series`` is None.
     """
     if series is None:
         return [], {}
-    legend = alt.Legend(title=series, symbolType="stroke", symbolStrokeWidth=3)
+    scales = _series_scales(names)
+    legend = _legend(series, names, symbolStrokeWidth=2)
     pick = alt.selection_point(name="legend", fields=[_field(series)], bind="legend")
-    return [pick], {
-        "color": alt.Color(field=_field(series), type="nominal", sort=None, legend=legend),
-        "opacity": alt.when(pick).then(alt.value(1.0)).otherwise(alt.value(FADED)),
+    kinds = {"color": alt.Color, "shape": alt.Shape, "strokeDash": alt.StrokeDash}
+    enc: dict[str, Any] = {
+        ch: kinds[ch](field=_field(series), type="nominal", scale=scales[ch], legend=legend) for ch in channels
     }
+    enc["opacity"] = alt.when(pick).then(alt.value(1.0)).otherwise(alt.value(FADED))
+    return [pick], enc
+
+
+def _markers(values: list[dict[str, Any]], series: str | None, x: str, every: int = 12) -> None:
+    """Set ``_marker`` on the rows where a series draws its point symbol: every row when a
+    series has at most ``every`` points, else about 8 spread along it, each series starting
+    at a different offset so that their symbols do not sit on top of each other."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for v in values:
+        groups.setdefault(v.get(series) if series else None, []).append(v)
+    for k, rows in enumerate(groups.values()):
+        rows.sort(key=lambda r: r[x])
+        stride = 1 if len(rows) <= every else math.ceil(len(rows) / 8)
+        start = (k * stride) // max(len(groups), 1)
+        for i, r in enumerate(rows):
+            r["_marker"] = i % stride == start % stride or i == len(rows) - 1
 
 
 def training_curves(
@@ -57,16 +102,19 @@ def training_curves(
     title: str | None = None,
     log_y: bool = False,
     y_format: str | None = None,
+    description: str | None = None,
 ) -> alt.LayerChart:
     """Curves of ``y`` against ``x``, one per ``color`` value, e.g. from ``History.records(model=...)``.
 
     Only rows that have ``y`` are drawn (train rows have ``loss``; eval rows
     have the eval metrics). When the kept rows carry more than one ``split``
     (train and eval loss), the split sets the dash. When no row has ``color``,
-    the series are the splits. Clicking a legend entry highlights that series
-    (the others fade); hovering shows the nearest point's values. ``log_y``
-    uses a log scale (all y values must then be > 0); ``y_format`` is a d3
-    format for the y axis (e.g. ``".0%"`` for accuracies).
+    the series are the splits. Each series has its colour and its point shape
+    (symbols spread along the curve). Clicking a legend entry highlights that
+    series (the others fade); hovering shows the nearest point's values.
+    ``log_y`` uses a log scale (all y values must then be > 0); ``y_format`` is
+    a d3 format for the y axis (e.g. ``".0%"`` for accuracies). ``description``
+    replaces the generated text that screen readers announce.
     """
     rows = _check_rows(records, "records")
     kept = [r for r in rows if r.get(y) is not None]
@@ -91,6 +139,8 @@ def training_curves(
         if dash is not None:
             v["split"] = str(r.get("split", ""))
         values.append(v)
+    names = list(dict.fromkeys(v[series] for v in values)) if series is not None else []
+    _markers(values, series if series is not None else ("split" if dash else None), x)
 
     fx, fy = _field(x), _field(y)
     y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
@@ -107,20 +157,26 @@ def training_curves(
     ]
 
     base = alt.Chart().encode(x=enc_x, y=enc_y)  # the data sit once, on the layer
-    params, extra = _series_encoding(series)
+    params, extra = _series_encoding(series, names, ("color", "shape"))
+    shape = extra.pop("shape", None)
     if dash is not None:
         ordered = sorted(splits, key=lambda name: (name != "train", name))  # train solid, the others dashed
         extra["strokeDash"] = alt.StrokeDash(
-            field="split", type="nominal", title="split", scale=alt.Scale(domain=ordered)
+            field="split", type="nominal", title="split", scale=alt.Scale(domain=ordered),
+            legend=_legend("split", ordered, symbolStrokeWidth=2),
         )
     hover = alt.selection_point(
         name=_fresh("hover"), fields=[fx], nearest=True, on="pointerover", clear="pointerout", empty=False
     )
-    line = base.mark_line(strokeWidth=2).encode(**extra)
+    single = {} if series is not None else {"color": MAIN_COLOR}
+    line = base.mark_line(strokeWidth=2, **single).encode(**extra)
+    keyed = {k: v for k, v in extra.items() if k != "opacity" and k != "strokeDash"}
+    if shape is not None:
+        keyed["shape"] = shape
     points = (
-        base.mark_point(filled=True, size=45)
+        base.mark_point(filled=True, size=60, **single)
         .encode(
-            **{k: v for k, v in extra.items() if k != "opacity" and k != "strokeDash"},
+            **keyed,
             opacity=alt.when(hover).then(alt.value(1.0)).otherwise(alt.value(0.0)),
             tooltip=tooltip,
         )
@@ -134,11 +190,42 @@ def training_curves(
         y2=alt.value(CURVE_HEIGHT),
         opacity=alt.when(hover).then(alt.value(1.0)).otherwise(alt.value(0.0)),
     )
+    # Each series' symbol at a few points, so that shape as well as colour tells them apart.
+    markers = (
+        base.transform_filter(alt.datum._marker)
+        .mark_point(filled=True, size=40, **single)
+        .encode(**{k: v for k, v in extra.items() if k != "strokeDash"}, **({"shape": shape} if shape else {}))
+    )
     # The points come first: Vega-Lite binds a legend selection only when its layer is the
     # first one that draws the legend.
-    return alt.layer(points, line, rule, data=alt.Data(values=values)).properties(
-        width=CURVE_WIDTH, height=CURVE_HEIGHT, title=title or f"{y} by {x}"
+    return alt.layer(points, line, markers, rule, data=alt.Data(values=values)).properties(
+        width=CURVE_WIDTH,
+        height=CURVE_HEIGHT,
+        title=_title(title or f"{y} by {x}"),
+        description=description or _curves_description(values, x, y, series, dash, y_format),
     )
+
+
+def _last_points(values: list[dict[str, Any]], x: str, y: str, key: str | None) -> dict[Any, dict[str, Any]]:
+    last: dict[Any, dict[str, Any]] = {}
+    for v in values:
+        k = v.get(key) if key else None
+        if k not in last or v[x] >= last[k][x]:
+            last[k] = v
+    return last
+
+
+def _curves_description(values, x, y, series, dash, y_format) -> str:
+    kinds = list(dict.fromkeys(v[series] for v in values)) if series else []
+    text = f"Line chart of {y} against {x}"
+    text += f", one line per {series} ({_listing(kinds)})" if series else ""
+    text += "; solid lines are train, dashed lines eval" if dash else ""
+    ends = _last_points([v for v in values if not dash or v.get("split") == "train"], x, y, series)
+    parts = [
+        (f"{k}: " if series else "") + f"{_number_text(v[y], y_format)} at {x} {v[x]:g}"
+        for k, v in list(ends.items())[:8]
+    ]
+    return text + ". Last values: " + "; ".join(parts) + "."
 
 
 def metric_by_length(
@@ -148,6 +235,7 @@ def metric_by_length(
     color: str | None = "model",
     title: str | None = None,
     train_range: tuple[int, int] | None = None,
+    description: str | None = None,
 ) -> alt.LayerChart:
     """Accuracy (a fraction in [0, 1]) against input length, one line per ``color`` value.
 
@@ -155,7 +243,9 @@ def metric_by_length(
     ...}``, as from ``coursekit.seq2seq.accuracy_by_length`` plus a model key.
     ``train_range=(lo, hi)`` shades the lengths seen in training, so the
     extrapolation beyond ``hi`` is visible (Bahdanau et al. 2015, Fig. 2).
-    Clicking a legend entry highlights that model.
+    Each model has its colour and point shape; clicking a legend entry
+    highlights that model. ``description`` replaces the generated text that
+    screen readers announce.
     """
     rows = _check_rows(rows, "rows")
     series = _series_field(rows, color, "metric_by_length")
@@ -192,7 +282,9 @@ def metric_by_length(
         alt.Tooltip(field=fm, type="quantitative", title=metric, format=".1%"),
     ]
     tooltip += [alt.Tooltip("n:Q", title="examples")] if has_n else []
-    params, enc = _series_encoding(series)
+    names = list(dict.fromkeys(v[series] for v in values)) if series is not None else []
+    params, enc = _series_encoding(series, names, ("color", "shape"))
+    point_only = {k: enc.pop(k) for k in ("shape",) if k in enc}
     base = alt.Chart().encode(x=x, y=y, **enc)  # the data sit once, on the layer
     layers: list[alt.Chart] = []
     subtitle = None
@@ -214,14 +306,34 @@ def metric_by_length(
             )
         )
         subtitle = f"Shaded: the lengths seen in training ({lo}–{hi}); beyond them the model extrapolates."
-    layers.append(base.mark_line(strokeWidth=2).add_params(*params))
-    layers.append(base.mark_point(filled=True, size=40).encode(tooltip=tooltip))
+    single = {} if series is not None else {"color": MAIN_COLOR}
+    layers.append(base.mark_line(strokeWidth=2, **single).add_params(*params))
+    layers.append(base.mark_point(filled=True, size=45, **single).encode(tooltip=tooltip, **point_only))
     heading = title or f"{metric} by input length"
     return alt.layer(*layers, data=alt.Data(values=values)).properties(
         width=CURVE_WIDTH,
         height=CURVE_HEIGHT,
-        title=alt.Title(heading, subtitle=subtitle) if subtitle else heading,
+        title=_title(heading, subtitle),
+        description=description or _length_description(values, metric, series, train_range),
     )
+
+
+def _length_description(values, metric, series, train_range) -> str:
+    lengths = [v["length"] for v in values]
+    text = f"Line chart of {metric} (0 to 100%) against input length from {min(lengths):g} to {max(lengths):g}"
+    kinds = list(dict.fromkeys(v[series] for v in values)) if series else [None]
+    text += f", one line per {series} ({_listing(kinds)})" if series else ""
+    if train_range is not None:
+        text += f"; lengths {train_range[0]} to {train_range[1]} were seen in training"
+    parts = []
+    for k in kinds[:8]:
+        mine = sorted((v for v in values if not series or v[series] == k), key=lambda v: v["length"])
+        first, last = mine[0], mine[-1]
+        parts.append(
+            (f"{k}: " if series else "")
+            + f"{first[metric]:.0%} at length {first['length']:g}, {last[metric]:.0%} at length {last['length']:g}"
+        )
+    return text + ". " + "; ".join(parts) + "."
 
 
 def metric_bars(
@@ -232,14 +344,17 @@ def metric_bars(
     title: str | None = None,
     color: str | None = None,
     value_format: str = ".0%",
+    description: str | None = None,
 ) -> alt.LayerChart:
     """Horizontal bars of ``value`` per ``category``, labelled with the value, in the rows' order.
 
     For comparisons such as "score function -> accuracy" or "steps to 90%".
     With ``color`` (another key, e.g. "model"), each category gets one bar per
-    colour value, side by side. ``value_format`` is a d3 format (".0%" for
-    fractions, ".0f" for counts); with a percent format and values in [0, 1]
-    the axis spans 0-100%.
+    colour value, side by side, and each bar's label starts with its colour
+    value ("seed 1: 93%"), so the bars are told apart without colour.
+    ``value_format`` is a d3 format (".0%" for fractions, ".0f" for counts);
+    with a percent format and values in [0, 1] the axis spans 0-100%.
+    ``description`` replaces the generated text that screen readers announce.
     """
     rows = _check_rows(rows, "rows")
     values = []
@@ -262,15 +377,42 @@ def metric_bars(
     tooltip += [alt.Tooltip(field=_field(color), type="nominal", title=color)] if color else []
     tooltip += [alt.Tooltip(field=fv, type="quantitative", title=value, format=value_format)]
     enc: dict[str, Any] = {}
+    groups = list(dict.fromkeys(v[color] for v in values)) if color else []
     if color:
-        enc["color"] = alt.Color(field=_field(color), type="nominal", title=color, sort=None)
+        scale = _series_scales(groups)["color"]
+        enc["color"] = alt.Color(
+            field=_field(color), type="nominal", title=color, sort=None, scale=scale, legend=_legend(color, groups)
+        )
         enc["yOffset"] = alt.YOffset(field=_field(color), type="nominal", sort=None)
-    base = alt.Chart().encode(y=y, x=x, tooltip=tooltip, **enc)
-    bars = base.mark_bar(**({} if color else {"color": "#4c78a8"}))
-    text = base.mark_text(align="left", baseline="middle", dx=3, fontSize=11, color="#333").encode(
-        text=alt.Text(field=fv, type="quantitative", format=value_format)
-    )
-    height = 22 * len(values) if color else alt.Step(26)  # grouped bars: 22 px per bar
+    offset = {"yOffset": enc.pop("yOffset")} if "yOffset" in enc else {}
+    base = alt.Chart().encode(y=y, x=x, tooltip=tooltip, **offset)
+    bars = base.mark_bar(**({} if color else {"color": MAIN_COLOR})).encode(**enc)
+    label = base.mark_text(align="left", baseline="middle", dx=3, fontSize=11, color=MUTED_TEXT)
+    if color:  # the group's name in the label: the bars differ by more than their colour
+        text = label.transform_calculate(
+            _label=f"datum[{_json_str(color)}] + ': ' + format(datum[{_json_str(value)}], {_json_str(value_format)})"
+        ).encode(text=alt.Text("_label:N"))
+    else:
+        text = label.encode(text=alt.Text(field=fv, type="quantitative", format=value_format))
+    height = 22 * len(values) if color else 26 * len(order)  # px per bar (a number: the width is the container's)
     return alt.layer(bars, text, data=alt.Data(values=values)).properties(
-        width=440, height=height, title=title or f"{value} by {category}"
+        width=CURVE_WIDTH,
+        height=height,
+        title=_title(title or f"{value} by {category}"),
+        description=description or _bars_description(values, category, value, color, value_format),
     )
+
+
+def _json_str(text: str) -> str:
+    """``text`` as a string literal in a Vega expression."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _bars_description(values, category, value, color, value_format) -> str:
+    text = f"Bar chart of {value} by {category}" + (f" and {color}" if color else "")
+    parts = [
+        f"{v[category]}" + (f" ({v[color]})" if color else "") + f": {_number_text(v[value], value_format)}"
+        for v in values[:16]
+    ]
+    more = f"; and {len(values) - 16} more bars" if len(values) > 16 else ""
+    return text + ". " + "; ".join(parts) + more + "."

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..utils import check_positive
 from ._inputs import _as_array, _check_rows, _describe, _number
-from ._style import CURVE_WIDTH, HIGHLIGHT, _fresh
+from ._style import CURVE_WIDTH, HIGHLIGHT, MAIN_COLOR, PALETTE, PANEL_WIDTH, _fresh, _gradient_legend, _title
 
 __all__ = ["positional_encoding_explorer", "warmup_explorer"]
 
@@ -38,6 +38,7 @@ def positional_encoding_explorer(
     dim: int = 0,
     position: int | None = None,
     title: str | None = None,
+    description: str | None = None,
 ) -> alt.VConcatChart:
     """Explore a (T, D) matrix of positional encodings (sinusoidal or learned).
 
@@ -46,7 +47,9 @@ def positional_encoding_explorer(
     outlined); that feature as a function of position; and the dot product
     ``pe[p] . pe[q]`` for the chosen p against every q. For sinusoidal encodings the
     last panel peaks at q = p and has the same shape wherever p is: it depends on
-    the offset q - p only.
+    the offset q - p only. The panels are PANEL_WIDTH wide (they fit a phone), the colour
+    bar sits below the heatmap, and ``description`` replaces the generated text that
+    screen readers announce.
     """
     m = _as_array(pe, "pe")
     if m.ndim != 2 or m.shape[0] < 2 or m.shape[1] < 1:
@@ -70,37 +73,45 @@ def positional_encoding_explorer(
         .encode(
             x=alt.X("pos:O", title="position", axis=alt.Axis(labelExpr=f"datum.value % {max(1, T // 8)} == 0 ? datum.value : ''", labelAngle=0, ticks=False)),
             y=alt.Y("dim:O", title="feature", axis=alt.Axis(labelExpr=f"datum.value % {max(1, D // 8)} == 0 ? datum.value : ''", ticks=False)),
-            color=alt.Color("value:Q", scale=alt.Scale(scheme="redblue", domain=[-lim, lim], reverse=True), title="value"),
+            color=alt.Color(
+                "value:Q", scale=alt.Scale(scheme="redblue", domain=[-lim, lim], reverse=True), legend=_gradient_legend("value", PANEL_WIDTH)
+            ),
             stroke=alt.when(f"datum.dim == {dim_name}").then(alt.value(HIGHLIGHT)).otherwise(alt.value(None)),
             tooltip=[alt.Tooltip("pos:O", title="position"), alt.Tooltip("dim:O", title="feature"), alt.Tooltip("value:Q", format=".3f")],
         )
         .add_params(dim_p, pos_p)
         .properties(
-            width=CURVE_WIDTH,
+            width=PANEL_WIDTH,
             height=min(240, max(60, 4 * D)),
-            title=alt.Title(title or "Positional encodings", subtitle="Drag the sliders: feature i is outlined and drawn below; position p sets the last panel.", anchor="start"),
+            title=_title(title or "Positional encodings", "Drag the sliders: feature i is outlined and drawn below; position p sets the last panel.", anchor="start"),
         )
     )
     wave = (
         alt.Chart(alt.Data(values=cells))
         .transform_filter(f"datum.dim == {dim_name}")
-        .mark_line(point=True, color="#3d7ab8")
+        .mark_line(point=True, color=MAIN_COLOR)
         .encode(x=x_pos, y=alt.Y("value:Q", title="value", scale=alt.Scale(domain=[-lim, lim])),
                 tooltip=[alt.Tooltip("pos:Q", title="position"), alt.Tooltip("value:Q", format=".3f")])
-        .properties(width=CURVE_WIDTH, height=110, title=alt.Title(alt.expr(f"'Feature ' + {dim_name} + ' over positions'"), fontSize=12, anchor="start"))
+        .properties(width=PANEL_WIDTH, height=110, title=alt.Title(alt.expr(f"'Feature ' + {dim_name} + ' over positions'"), fontSize=12, anchor="start"))
     )
     dot_base = alt.Chart(alt.Data(values=dots)).transform_filter(f"datum.p == {pos_name}")
-    dot_line = dot_base.mark_line(point=True, color="#6a3d9a").encode(
+    dot_line = dot_base.mark_line(point={"shape": "square", "color": PALETTE[3]}, color=PALETTE[3], strokeDash=[6, 3]).encode(
         x=alt.X("q:Q", title="position q", scale=alt.Scale(domain=[0, T - 1], nice=False)),
         y=alt.Y("dot:Q", title="pe[p] · pe[q]", scale=alt.Scale(zero=False)),
         tooltip=[alt.Tooltip("q:Q", title="q"), alt.Tooltip("dot:Q", format=".3f")],
     )
     dot_rule = dot_base.transform_filter(f"datum.q == {pos_name}").mark_rule(color=HIGHLIGHT, strokeDash=[4, 3]).encode(x="q:Q")
     dot = alt.layer(dot_line, dot_rule).properties(
-        width=CURVE_WIDTH, height=110,
+        width=PANEL_WIDTH, height=110,
         title=alt.Title(alt.expr(f"'Dot product of position ' + {pos_name} + ' with every position q'"), fontSize=12, anchor="start"),
     )
-    return alt.vconcat(heat, wave, dot, spacing=10)
+    text = description or (
+        f"Interactive chart of a {T} by {D} matrix of positional encodings (position by feature), with sliders for "
+        f"a feature i and a position p: a heatmap of every value, feature i over the positions (now i = {dim}), and "
+        f"the dot product of position p (now {position}) with every position, which peaks at q = "
+        f"{int(gram[position].argmax())}."
+    )
+    return alt.vconcat(heat, wave, dot, spacing=10, description=text)
 
 
 def warmup_explorer(
@@ -113,6 +124,7 @@ def warmup_explorer(
     points: int = 400,
     measured: Sequence[Mapping[str, Any]] | None = None,
     title: str | None = None,
+    description: str | None = None,
 ) -> alt.LayerChart:
     """The learning rate of Vaswani et al. (2017), Eq. 3, over training steps, with sliders.
 
@@ -120,7 +132,9 @@ def warmup_explorer(
     Vega-Lite (a calculate transform over ``points`` steps from 1 to ``max_steps``) from two
     slider parameters, ``d_model_<n>`` and ``warmup_<n>``. A dashed rule marks the peak, at
     step = warmup_steps. ``measured`` (optional) is a list of ``{"step", "lr"}`` dicts, e.g.
-    the rates a real scheduler produced, drawn as dots so the two can be compared.
+    the rates a real scheduler produced, drawn as dots so the two can be compared. The
+    chart takes its container's width; ``description`` replaces the generated text that
+    screen readers announce.
     """
     d_model, warmup_steps = _positive_int(d_model, "d_model"), _positive_int(warmup_steps, "warmup_steps")
     max_steps, points = _positive_int(max_steps, "max_steps"), _positive_int(points, "points")
@@ -143,7 +157,7 @@ def warmup_explorer(
     curve = (
         alt.Chart(alt.Data(values=[{"step": s} for s in steps]))
         .transform_calculate(lr=rate)
-        .mark_line(color="#3d7ab8", strokeWidth=2)
+        .mark_line(color=MAIN_COLOR, strokeWidth=2)
         .encode(x=x, y=alt.Y("lr:Q", title="learning rate", axis=alt.Axis(format=".1e")),
                 tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("lr:Q", format=".3e")])
         .add_params(d_p, w_p)
@@ -171,7 +185,15 @@ def warmup_explorer(
         )
     subtitle = "lrate = d_model^-0.5 · min(step^-0.5, step · warmup^-1.5); drag the sliders"
     subtitle += " (dots: rates from a real scheduler)" if measured is not None else ""
+    peak_lr = (d_model * warmup_steps) ** -0.5
+    text = description or (
+        f"Line chart of the learning rate over {max_steps} training steps, Vaswani et al. (2017) Eq. 3, with sliders "
+        f"for d_model (now {d_model}) and warmup_steps (now {warmup_steps}): it rises linearly to a peak of "
+        f"{peak_lr:.2e} at step {warmup_steps}, then decays as one over the square root of the step"
+        + (f"; {len(values)} dots show the rates a real scheduler produced." if measured is not None else ".")
+    )
     return alt.layer(*layers).properties(
         width=CURVE_WIDTH, height=260,
-        title=alt.Title(title or "The Transformer's warm-up schedule (Eq. 3)", subtitle=subtitle, anchor="start"),
+        title=_title(title or "The Transformer's warm-up schedule (Eq. 3)", subtitle, anchor="start"),
+        description=text,
     )

@@ -21,7 +21,7 @@ import altair as alt
 import torch
 
 from ._inputs import _as_array, _as_tokens, _describe, _number
-from ._style import _display, _fresh, _token_axis
+from ._style import MAIN_COLOR, MUTED_TEXT, PANEL_WIDTH, _display, _fresh, _listing, _title, _token_axis
 from .headview import to_bertviz_cross_attention
 
 __all__ = ["temperature_explorer", "show_self_attention"]
@@ -35,13 +35,16 @@ def temperature_explorer(
     t_range: tuple[float, float] = (0.05, 5.0),
     step: float = 0.05,
     title: str | None = None,
+    description: str | None = None,
 ) -> alt.VConcatChart:
     """Bars of softmax(scores / temperature) over S keys, with a temperature slider.
 
     scores: (S,) finite numbers (tensor, array or list); tokens: S labels (default
     ``k0 .. k{S-1}``). The slider is the parameter ``temperature_<n>`` (range ``t_range``);
     the weights are computed in Vega-Lite as exp((s - max s) / T) / sum(...), and a line
-    below reports the largest weight and the entropy (nats; log S is uniform).
+    below reports the largest weight and the entropy (nats; log S is uniform). The bars
+    share PANEL_WIDTH, so the chart fits a phone. ``description`` replaces the generated
+    text (the weights at the starting temperature) that screen readers announce.
     """
     s = _as_array(scores, "scores")
     if s.ndim != 1 or s.size < 2:
@@ -70,21 +73,21 @@ def temperature_explorer(
     axis = _token_axis(f"{json.dumps(shown, ensure_ascii=False)}[datum.value]", "key", 30, max(map(len, shown)), orient="bottom")
     x = alt.X("pos:O", axis=axis)
     tooltip = [alt.Tooltip("token:N"), alt.Tooltip("score:Q", format=".3f"), alt.Tooltip("weight:Q", format=".3f")]
-    bars = weights.mark_bar(color="#3d7ab8").encode(
+    bars = weights.mark_bar(color=MAIN_COLOR).encode(
         x=x, y=alt.Y("weight:Q", scale=alt.Scale(domain=[0, 1]), title="softmax weight"), tooltip=tooltip
     )
-    text = weights.mark_text(dy=-6, fontSize=10, color="#333").encode(
+    text = weights.mark_text(dy=-6, fontSize=10, color=MUTED_TEXT).encode(
         x=x, y="weight:Q", text=alt.Text("weight:Q", format=".2f")
     )
     chart = (
         alt.layer(bars, text)
         .add_params(temp)
         .properties(
-            width=alt.Step(max(24, min(60, 480 // s.size))),
+            width=alt.Step(max(16, min(48, PANEL_WIDTH // s.size))),
             height=200,
-            title=alt.Title(
+            title=_title(
                 title or "Softmax with temperature",
-                subtitle="softmax(scores / T): drag the slider; T < 1 sharpens, T > 1 flattens",
+                "softmax(scores / T): drag the slider; T < 1 sharpens, T > 1 flattens",
                 anchor="start",
             ),
         )
@@ -92,14 +95,20 @@ def temperature_explorer(
     summary = (
         weights.transform_aggregate(max_weight="max(weight)", entropy="sum(plogp)")
         .transform_calculate(
-            line=f"'T = ' + format({name}, '.2f') + ':  largest weight ' + format(datum.max_weight, '.3f') + ',  entropy ' + format(datum.entropy, '.3f') "
+            line=f"'T = ' + format({name}, '.2f') + ':  largest weight ' + format(datum.max_weight, '.3f') + ',\\nentropy ' + format(datum.entropy, '.3f') "
             f"+ ' nats (uniform: {math.log(s.size):.3f})'"
         )
-        .mark_text(align="left", baseline="middle", fontSize=12)
-        .encode(text="line:N", x=alt.value(0), y=alt.value(8))
-        .properties(width=300, height=16)
+        .mark_text(align="left", baseline="top", fontSize=12, lineBreak="\n")
+        .encode(text="line:N", x=alt.value(0), y=alt.value(0))
+        .properties(width=PANEL_WIDTH, height=32)
     )
-    return alt.vconcat(chart, summary, spacing=4)
+    z = sum(math.exp((v - s.max()) / t0) for v in s)
+    w0 = [math.exp((v - s.max()) / t0) / z for v in s]
+    text = description or (
+        f"Bar chart of the softmax weights over {s.size} keys with a temperature slider (T from {lo:g} to {hi:g}). "
+        f"At T = {t0:g}: " + _listing([f"{shown[i]} {w0[i]:.2f}" for i in range(s.size)], 24) + "."
+    )
+    return alt.vconcat(chart, summary, spacing=4, description=text)
 
 
 def show_self_attention(

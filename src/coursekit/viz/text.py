@@ -5,7 +5,9 @@ pooling), then the sentence's words, each a cell shaded by its word weight
 (the word-level pooling), as in Yang et al. (2016), Fig. 5. A drop-down menu
 (a Vega-Lite parameter bound to a select) picks the document, and pointing at
 a sentence outlines it in both panels (a point selection), so the figure is
-interactive in the static book with no kernel.
+interactive in the static book with no kernel. Its ``description`` (the first
+document's sentences with their weights and most-weighted words) is what screen
+readers announce.
 
 Legend: N sentences, L words per sentence.
 """
@@ -19,14 +21,14 @@ import altair as alt
 import numpy as np
 
 from ._inputs import _as_array, _as_tokens, _check_rows, _describe, _require_keys
-from ._style import HIGHLIGHT, WEIGHT_SCHEME, _display
+from ._style import HIGHLIGHT, PALETTE, SUBTITLE_CHARS, WEIGHT_SCHEME, _count, _display, _listing, _wrap
 
 __all__ = ["document_explorer"]
 
 WORD_PX = 50  # one word cell; 9 words + the bars fit the ~620 px output area of a book page
 ROW_PX = 22
 BAR_PX = 80
-KEY_COLOR, OTHER_COLOR = "#e4572e", "#4c78a8"
+KEY_COLOR, OTHER_COLOR = PALETTE[1], PALETTE[0]  # vermillion and blue (Okabe-Ito): told apart in colour-blind vision
 
 
 def _one_document(doc: Mapping[str, Any], k: int) -> tuple[list[list[str]], np.ndarray, np.ndarray, int | None, str]:
@@ -61,7 +63,18 @@ def _one_document(doc: Mapping[str, Any], k: int) -> tuple[list[list[str]], np.n
     return sentences, ww[:N, :L], sw[:N], key, str(doc.get("label", f"document {k}"))
 
 
-def document_explorer(documents: Sequence[Mapping[str, Any]], *, title: str | None = None) -> alt.HConcatChart:
+def _describe_document(sentences: list[list[str]], ww: np.ndarray, sw: np.ndarray, key: int | None, label: str) -> str:
+    parts = []
+    for n, words in enumerate(sentences[:12]):
+        top = int(ww[n, : len(words)].argmax())
+        role = " (key sentence)" if n == key else ""
+        parts.append(f"sentence {n}{role}, weight {sw[n]:.2f}, top word '{_display(words[top])}' {ww[n, top]:.2f}")
+    return f"{label}: " + "; ".join(parts)
+
+
+def document_explorer(
+    documents: Sequence[Mapping[str, Any]], *, title: str | None = None, description: str | None = None
+) -> alt.HConcatChart:
     """Sentence and word attention over documents, one document at a time behind a menu.
 
     ``documents`` is a list of dicts: ``"sentences"``, a list of N sentences
@@ -74,15 +87,18 @@ def document_explorer(documents: Sequence[Mapping[str, Any]], *, title: str | No
     ignored. Interactions: the parameter ``document`` (a drop-down menu) picks
     the document; the selection ``sentence`` follows the pointer and outlines
     the sentence under it in both panels. Tooltips give each word's weight and
-    its sentence's weight.
+    its sentence's weight. ``description`` replaces the generated text that
+    screen readers announce.
     """
     documents = _check_rows(documents, "documents")
     words: list[dict[str, Any]] = []
     bars: list[dict[str, Any]] = []
     labels = []
+    first = ""
     for k, doc in enumerate(documents):
         sentences, ww, sw, key, label = _one_document(doc, k)
         labels.append(label)
+        first = first or _describe_document(sentences, ww, sw, key, label)
         for n, sentence in enumerate(sentences):
             role = "key sentence" if n == key else "other sentence"
             bars.append({"doc": k, "sent": n, "sent_weight": round(float(sw[n]), 6), "role": role})
@@ -161,12 +177,17 @@ def document_explorer(documents: Sequence[Mapping[str, Any]], *, title: str | No
     # The title is the chosen document's menu label (a Vega expression of the parameter).
     heading = alt.Title(
         alt.expr(f"{json.dumps(labels, ensure_ascii=False)}[document]"),
-        subtitle=title or "Sentence weights (bars; orange: the key sentence) and word weights (shading)",
+        subtitle=_wrap(title or "Sentence weights (bars; orange: the key sentence) and word weights (shading)", SUBTITLE_CHARS),
         anchor="start",
     )
     words_panel = alt.layer(cells, text).properties(width=alt.Step(WORD_PX), height=alt.Step(ROW_PX))
+    text = description or (
+        f"Interactive chart of sentence and word attention for {_count(len(documents), 'document')}, picked in a menu "
+        f"({_listing(labels)}): a bar per sentence for its weight, and its words shaded by their weights. "
+        f"First document, {first}."
+    )
     return (
-        alt.hconcat(bar, words_panel, spacing=8, title=heading)
+        alt.hconcat(bar, words_panel, spacing=8, title=heading, description=text)
         .resolve_scale(color="independent", y="shared")
         .resolve_legend(color="independent")
     )
