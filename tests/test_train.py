@@ -322,3 +322,22 @@ def test_a_finished_run_rerun_is_unchanged(tmp_path):
     m2, _, h2 = _seq2seq_run(tmp_path, steps=6, checkpoint_every=4)
     assert h2.rows == h1.rows
     torch.testing.assert_close(m2.state_dict(), m1.state_dict(), atol=0, rtol=0)
+
+
+# ------------------------------------------------------------------ the progress bar
+@pytest.mark.parametrize("env, shown", [(None, True), ("1", True), ("0", False), ("off", False), ("False", False)])
+def test_progress_bar_shows_unless_coursekit_progress_turns_it_off(monkeypatch, capsys, env, shown):
+    """Learners see the bar; the book build sets COURSEKIT_PROGRESS=0 (book/_ext/course_html.py)
+    so that no hidden tqdm widget lands in a page. progress=True/False still decides alone."""
+    if env is None:
+        monkeypatch.delenv("COURSEKIT_PROGRESS", raising=False)
+    else:
+        monkeypatch.setenv("COURSEKIT_PROGRESS", env)
+    model, batches, loss_fn = _regression()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    fit(model, opt, batches, loss_fn, 3, desc="bar-test")
+    assert ("bar-test" in capsys.readouterr().err) == shown
+    fit(model, opt, batches, loss_fn, 3, desc="forced", progress=True)
+    assert "forced" in capsys.readouterr().err
+    fit(model, opt, batches, loss_fn, 3, desc="silenced", progress=False)
+    assert "silenced" not in capsys.readouterr().err

@@ -1,7 +1,8 @@
 """The one training loop every chapter uses.
 
 ``fit`` runs a fixed number of optimisation steps, draws a tqdm.auto progress
-bar (a widget in Jupyter, Colab and the book; text elsewhere), records a
+bar (a widget in Jupyter and Colab, text elsewhere; none where the environment
+variable ``COURSEKIT_PROGRESS`` is ``0``, as in the book build), records a
 :class:`History`, can stop early, and can checkpoint and resume: a run that is
 killed (a Colab disconnect) and started again with the same arguments continues
 from its last checkpoint and ends with exactly the weights an uninterrupted
@@ -126,6 +127,14 @@ def load_checkpoint(directory: str | Path, model: nn.Module) -> dict[str, Any] |
     return torch.load(trainer, map_location=device, weights_only=True) if trainer.exists() else None
 
 
+def _show_progress(progress: bool | None = None) -> bool:
+    """Whether ``fit`` draws a progress bar: ``progress`` if given, else on unless the
+    environment variable ``COURSEKIT_PROGRESS`` says off (``0``, ``false``, ``off``, ``no``)."""
+    if progress is not None:
+        return bool(progress)
+    return os.environ.get("COURSEKIT_PROGRESS", "1").strip().lower() not in {"0", "false", "off", "no"}
+
+
 def fit(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -142,7 +151,7 @@ def fit(
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 100,
     device: torch.device | str | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
     desc: str = "training",
     callback: Callable[[int, float], None] | None = None,
 ) -> History:
@@ -156,7 +165,10 @@ def fit(
     (or ``loss`` of the eval rows). With ``checkpoint_dir``, state is saved
     every ``checkpoint_every`` steps and at the end, and a later call with the
     same directory resumes from there. ``callback(step, loss)`` runs after each
-    step (a test uses it to interrupt a run).
+    step (a test uses it to interrupt a run). ``progress`` shows the progress bar;
+    None (the default) shows it unless the environment variable ``COURSEKIT_PROGRESS``
+    is ``0``/``false``/``off``/``no`` (the book build sets it: a bar embedded in a
+    static page is a hidden widget that leaves a gap and loads the widget manager).
     """
     from tqdm.auto import tqdm
 
@@ -213,7 +225,7 @@ def fit(
         return early_stopping.should_stop(history.curve(early_stopping.metric, "eval")[1])
 
     model.train()
-    bar = tqdm(total=steps, initial=start, desc=desc, disable=not progress, leave=False)
+    bar = tqdm(total=steps, initial=start, desc=desc, disable=not _show_progress(progress), leave=False)
     t0 = time.perf_counter()
     step = start
     end = start if stopped else steps  # resuming a run that stopped early trains no further
