@@ -21,6 +21,21 @@ PASSED = "✅ Passed"
 NOT_YET = "❌ Not yet"
 
 
+# The box sets its own light background and dark text, whatever the page's theme; so does
+# the code inside it, which would otherwise take a dark theme's code colours (light text on
+# the light box, about 1.3:1). Opaque colours, each >= 4.5:1 (WCAG AA) against the other,
+# set by a <style> scoped to the box (the theme styles <code> itself, so inheriting from the
+# box is not enough; !important beats the theme's rules).
+_TEXT = "#1b1b1b"
+_BOX = {True: ("#2e7d32", "#e8f5e9"), False: ("#c62828", "#ffebee")}  # border, background
+_CODE_BACKGROUND = {True: "#d3ead5", False: "#fbd3d9"}
+_STYLE = "".join(
+    f'.coursekit-check[data-passed="{str(passed).lower()}"] code {{color: {_TEXT} !important; '
+    f"background: {bg} !important; border: none !important; padding: 0 0.2em; border-radius: 3px}}"
+    for passed, bg in _CODE_BACKGROUND.items()
+)
+
+
 def _code_html(text: str) -> str:
     """Escape ``text`` for HTML, then show `backticked` spans as code."""
     return re.sub(r"`([^`\n]+)`", r"<code>\1</code>", html.escape(text))
@@ -54,11 +69,13 @@ class CheckResult:
     __str__ = __repr__
 
     def _repr_html_(self) -> str:
-        border, background = ("#2e7d32", "#e8f5e9") if self.passed else ("#c62828", "#ffebee")
+        border, background = _BOX[bool(self.passed)]
         marker = PASSED if self.passed else NOT_YET
         parts = [
-            f'<div class="coursekit-check" style="border-left: 6px solid {border}; background: {background}; '
-            'color: #1b1b1b; padding: 0.6em 1em; margin: 0.4em 0; border-radius: 4px; line-height: 1.45">',
+            f"<style>{_STYLE}</style>",
+            f'<div class="coursekit-check" data-passed="{str(bool(self.passed)).lower()}" role="status" '
+            f'style="border-left: 6px solid {border}; background: {background}; '
+            f'color: {_TEXT}; padding: 0.6em 1em; margin: 0.4em 0; border-radius: 4px; line-height: 1.45">',
             f"<strong>{html.escape(marker)}: {html.escape(self.title)}</strong>",
         ]
         if self.message:
