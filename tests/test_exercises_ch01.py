@@ -15,7 +15,14 @@ from coursekit.data import Batch, copy_task, decoder_io
 from coursekit.decoding import sequence_loss, teacher_forced_loss
 from coursekit.exercises import NOT_YET, PASSED, check_bottleneck_prediction, check_teacher_forced_loss
 from coursekit.exercises.ch01 import untrained_probe
-from coursekit.seq2seq import Seq2Seq, Seq2SeqConfig, context_probe
+from coursekit.seq2seq import (
+    Seq2Seq,
+    Seq2SeqConfig,
+    accuracy_by_length,
+    context_probe,
+    teacher_forced_accuracy,
+    untrained_context_probe,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -229,3 +236,53 @@ def test_untrained_probe_uses_its_own_seed_and_leaves_the_global_rng_alone():
     state = torch.get_rng_state()
     untrained_probe(hidden_size=8, length=4, n=20)
     assert torch.equal(state, torch.get_rng_state())
+
+
+def test_the_check_probes_the_notebooks_cpu_probe():
+    """At CPU scale the notebook's untrained row, untrained_context_probe(copy_task(600, lengths=[16],
+    seed=3), 64), is the very measurement the prediction's check reports."""
+    assert untrained_probe() == untrained_context_probe(copy_task(600, lengths=[16], seed=3), 64)
+
+
+def test_forward_direction_probes_the_first_half_of_c():
+    model, data = _tiny_model(), copy_task(40, lengths=[5], seed=3)
+    rows = context_probe(model, data, direction="forward")
+    batch = data.batch()
+    with torch.no_grad():
+        _, summary, _, _ = model.encode(batch.src)
+    X = torch.cat([summary[:, :4].double(), torch.ones(40, 1, dtype=torch.float64)], 1)
+    Y = F.one_hot(batch.src, 14).double().reshape(40, 5 * 14)
+    W = torch.linalg.solve(X[:20].T @ X[:20] + torch.eye(5, dtype=torch.float64), X[:20].T @ Y[:20])
+    want = ((X[20:] @ W).reshape(20, 5, 14).argmax(-1) == batch.src[20:]).double().mean(0)
+    assert np.allclose([r["probe_acc"] for r in rows], want.numpy())
+    with pytest.raises(ValueError, match="direction"):
+        context_probe(model, data, direction="backward-only")
+
+
+def test_a_unidirectional_summary_keeps_the_end_only():
+    """The forward GRU alone (as wide as the bidirectional c) has just read the end; the start is lost."""
+    acc = [r["probe_acc"] for r in untrained_context_probe(copy_task(600, lengths=[16], seed=3), 64, unidirectional=True)]
+    assert acc[-1] > 0.9 and sum(acc[:3]) / 3 < 0.2
+
+
+def test_untrained_context_probe_is_seeded_and_leaves_the_global_rng_alone():
+    data = copy_task(20, lengths=[4], seed=0)
+    state = torch.get_rng_state()
+    first = untrained_context_probe(data, 8, unidirectional=True, seed=1)
+    assert torch.equal(state, torch.get_rng_state())
+    assert first == untrained_context_probe(data, 8, unidirectional=True, seed=1)
+    with pytest.raises(ValueError, match="unidirectional"):
+        untrained_context_probe(data, 8, unidirectional="yes")
+
+
+# ----------------------------------------------------------------------------- accuracy by length, teacher forced
+def test_accuracy_by_length_teacher_forced_is_teacher_forced_accuracy_per_length():
+    data = copy_task(30, lengths=[2, 5, 3], seed=4)
+    model = _tiny_model()
+    rows = accuracy_by_length(model, data, teacher_forced=True)
+    assert [r["length"] for r in rows] == [2, 3, 5] and sum(r["n"] for r in rows) == 30
+    for r in rows:
+        part = data.where(lambda s, t, n=r["length"]: len(s) == n)
+        assert {k: r[k] for k in ("seq_acc", "tok_acc")} == teacher_forced_accuracy(model, part)
+    with pytest.raises(ValueError, match="teacher_forced"):
+        accuracy_by_length(model, data, teacher_forced=1)

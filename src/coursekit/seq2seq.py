@@ -62,6 +62,7 @@ __all__ = [
     "accuracy_by_length",
     "teacher_forced_accuracy",
     "context_probe",
+    "untrained_context_probe",
     "verb_alignments",
     "local_m_centre_at_verb",
     # defined in coursekit.decoding and coursekit.rnn, shared with the Transformer and Chapter 3
@@ -438,13 +439,17 @@ def evaluate(
     return {"seq_acc": seq_ok / len(data), "tok_acc": tok_ok / max(tok_n, 1)}
 
 
-def accuracy_by_length(model: nn.Module, data: Seq2SeqData, **kwargs) -> list[dict]:
-    """:func:`evaluate` for each source length in ``data``: rows of
+def accuracy_by_length(model: nn.Module, data: Seq2SeqData, *, teacher_forced: bool = False, **kwargs) -> list[dict]:
+    """:func:`evaluate` (free running) for each source length in ``data``, or with
+    ``teacher_forced=True`` :func:`teacher_forced_accuracy` (every step handed the true
+    history, so one slip neither compounds nor shifts the rest): rows of
     ``{"length", "seq_acc", "tok_acc", "n"}``, sorted by length (ready for Altair)."""
+    check_bool("teacher_forced", teacher_forced)
+    measure = teacher_forced_accuracy if teacher_forced else evaluate
     rows = []
     for length in sorted({len(s) for s, _ in data.pairs}):
         part = data.where(lambda s, t, n=length: len(s) == n)
-        rows.append({"length": length, **evaluate(model, part, **kwargs), "n": len(part)})
+        rows.append({"length": length, **measure(model, part, **kwargs), "n": len(part)})
     return rows
 
 
@@ -471,7 +476,7 @@ def teacher_forced_accuracy(model: nn.Module, data: Seq2SeqData, batch_size: int
 
 
 @torch.no_grad()
-def context_probe(model: nn.Module, data: Seq2SeqData, *, ridge: float = 1.0) -> list[dict]:
+def context_probe(model: nn.Module, data: Seq2SeqData, *, ridge: float = 1.0, direction: str = "both") -> list[dict]:
     """How much of each source position a linear read-out recovers from the fixed context vector
     (Chapter 1's probe of the bottleneck).
 
@@ -481,8 +486,11 @@ def context_probe(model: nn.Module, data: Seq2SeqData, *, ridge: float = 1.0) ->
     there; on the held-out second half, the read-out's argmax is scored. Returns rows
     ``{"position": 1..L, "probe_acc", "n"}`` (``n`` held-out strings), ready for a chart. A linear
     read-out is a lower bound on what ``c`` holds: the decoder reads it non-linearly.
+    ``direction="forward"`` probes only the forward RNN's final state (the first H/2 of ``c``):
+    what a unidirectional encoder of width H/2 would hand over.
     """
     check_real("ridge", ridge, low=0.0)
+    check_choice("direction", direction, ("both", "forward"))
     lengths = {len(s) for s, _ in data.pairs}
     if len(lengths) != 1 or len(data) < 4:
         raise ValueError(f"context_probe needs >= 4 sources of one length, got {len(data)} of lengths {sorted(lengths)}")
@@ -490,6 +498,8 @@ def context_probe(model: nn.Module, data: Seq2SeqData, *, ridge: float = 1.0) ->
     batch = data.batch().to(device)
     with eval_mode(model):
         _, summary, _, _ = model.encode(batch.src, batch.src_lengths)  # (B, H)
+    if direction == "forward":
+        summary = summary[:, : summary.shape[1] // 2]  # (B, H/2): the forward RNN's last state
     N, L = batch.src.shape
     V = model.cfg.src_vocab_size
     X = torch.cat([summary.double().cpu(), torch.ones(N, 1, dtype=torch.float64)], dim=1)  # (N, H+1)
@@ -500,6 +510,25 @@ def context_probe(model: nn.Module, data: Seq2SeqData, *, ridge: float = 1.0) ->
     pred = (X[n:] @ W).reshape(N - n, L, V).argmax(-1)  # (N-n, L)
     acc = (pred == batch.src[n:].cpu()).double().mean(0)  # (L,)
     return [{"position": i + 1, "probe_acc": float(a), "n": N - n} for i, a in enumerate(acc)]
+
+
+def untrained_context_probe(
+    data: Seq2SeqData, hidden_size: int = 64, *, unidirectional: bool = False, cell: str = "gru", seed: int = 0
+) -> list[dict]:
+    """:func:`context_probe` of an untrained plain encoder-decoder built under its own ``seed``
+    (the global random state is left alone): what a recurrent summary keeps before any training.
+
+    The bidirectional encoder hands over ``c`` in R^hidden_size. ``unidirectional=True`` probes a
+    unidirectional RNN whose final state is just as wide: the forward RNN of an encoder twice as
+    wide, read alone.
+    """
+    check_positive("hidden_size", hidden_size)
+    check_bool("unidirectional", unidirectional)
+    width = 2 * hidden_size if unidirectional else hidden_size
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Seq2Seq(Seq2SeqConfig.for_data(data, attention=None, hidden_size=width, cell=cell))
+    return context_probe(model, data, direction="forward" if unidirectional else "both")
 
 
 # ----------------------------------------------------------------- Chapter 2: the translation task's verb

@@ -11,7 +11,7 @@ Learner functions, as the notebook's stubs declare them::
 
 References: :func:`coursekit.data.decoder_io`, :func:`coursekit.decoding.sequence_loss`,
 :func:`coursekit.decoding.teacher_forced_loss`, :func:`coursekit.decoding.beam_step`; the
-prediction is measured with :func:`coursekit.seq2seq.context_probe`.
+prediction is measured with :func:`coursekit.seq2seq.untrained_context_probe`.
 Legend: B batch, S source length, T target length, V vocabulary, K beams.
 
 By the time of these checks the notebook has imported ``torch`` and no more:
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from ..data import Batch, Vocab, copy_task, decoder_io, pad_sequences
 from ..decoding import beam_step, sequence_loss, teacher_forced_loss
-from ..seq2seq import Seq2Seq, Seq2SeqConfig, context_probe
+from ..seq2seq import Seq2Seq, Seq2SeqConfig, untrained_context_probe
 from .compare import same
 from .predict import Measured, Prediction, prediction_checker
 from .spec import Case, Exercise, Mistake, checker
@@ -569,17 +569,16 @@ check_teacher_forced_loss = checker(Exercise(
 
 
 # ----------------------------------------------------------------------------- predict: what survives in c
-PROBE_LENGTH, PROBE_HIDDEN = 16, 64  # the notebook's longest training length and width on a CPU
+# The notebook's probe at CPU scale: its longest training length, its width, its probe strings
+# (copy_task(600, lengths=[16], seed=3)) and its seed, so the check and the notebook's untrained
+# row measure the same model on the same strings there.
+PROBE_LENGTH, PROBE_HIDDEN, PROBE_N, PROBE_DATA_SEED = 16, 64, 600, 3
 
 
-def untrained_probe(hidden_size: int = PROBE_HIDDEN, length: int = PROBE_LENGTH, n: int = 600, seed: int = 0) -> list[dict]:
-    """:func:`coursekit.seq2seq.context_probe` of an untrained (seeded) plain encoder-decoder on
-    ``n`` random strings of one ``length``: what a bidirectional summary keeps before any training."""
-    data = copy_task(n, lengths=[length], seed=seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = Seq2Seq(Seq2SeqConfig.for_data(data, attention=None, hidden_size=hidden_size))
-    return context_probe(model, data)
+def untrained_probe(hidden_size: int = PROBE_HIDDEN, length: int = PROBE_LENGTH, n: int = PROBE_N, seed: int = 0) -> list[dict]:
+    """:func:`coursekit.seq2seq.untrained_context_probe` (model seed ``seed``) on ``n`` random strings
+    of one ``length``: what a bidirectional summary keeps before any training."""
+    return untrained_context_probe(copy_task(n, lengths=[length], seed=PROBE_DATA_SEED), hidden_size, seed=seed)
 
 
 def _measure_probe() -> Measured:
@@ -605,7 +604,8 @@ def _measure_probe() -> Measured:
 check_bottleneck_prediction = prediction_checker(Prediction(
     name="bottleneck_prediction",
     title="predict: which symbols of a long string survive in c?",
-    question="An untrained bidirectional encoder reads random strings of length 16 into c = [h_fwd(S); h_bwd(1)]. "
+    question=f"An untrained bidirectional encoder reads random strings of length {PROBE_LENGTH} into "
+    "c = [h_fwd(S); h_bwd(1)]. "
     "A linear read-out then tries to recover each symbol from c alone. Which symbols does it recover best?",
     choices=("the start", "the end", "both ends", "everywhere alike"),
     measure=_measure_probe,
