@@ -51,8 +51,9 @@ def test_diagram_is_on_its_page(name: str, built_book: Path):
     assert fresh, (
         f"{page.name}: diagram {name} on the page differs from what coursekit.diagrams draws now. "
         "The book's execution cache keeps a notebook's outputs until its code changes, and a "
-        "change to coursekit.diagrams changes no notebook: re-execute the chapter (remove its record: "
-        "`jcache cache -p _build/.jupyter_cache list`, then `... remove ID`) and rebuild.")
+        "change to coursekit.diagrams changes no notebook: remove the chapter's record "
+        "(`jcache cache -p _build/.jupyter_cache list`, then `... remove ID`), `touch` the notebook "
+        "(Sphinx re-reads only changed files) and rebuild.")
     start = text.index(f'id="{sid}"')
     assert text.rfind('class="cell_output', 0, start) > text.rfind('class="cell_input', 0, start), (
         f"{page.name}: {name} is not in a cell's output")
