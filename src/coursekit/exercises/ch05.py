@@ -1,5 +1,7 @@
 """Chapter 5 exercises (the Transformer): the sinusoidal positional encoding, RMSNorm,
-the warm-up schedule, a SwiGLU feed-forward network.
+the warm-up schedule, a SwiGLU feed-forward network, a LLaMA-style pre-norm block
+assembled from the learner's RMSNorm and SwiGLU, and a "predict, then run" question on
+post-norm without warm-up.
 
 Learner functions, as the notebook's stubs declare them::
 
@@ -7,11 +9,17 @@ Learner functions, as the notebook's stubs declare them::
     def my_rms_norm(x, weight, eps):                       # (..., D), (D,), float -> (..., D)
     def my_warmup_lr(step, d_model, warmup_steps):         # (N,) float steps 1, 2, ..., int, int -> (N,)
     def my_swiglu(x, W_gate, W_up, W_down):                # (B, T, D), (F, D), (F, D), (D, F) -> (B, T, D)
+    def my_pre_norm_block(x, attn, ffn, norms, n_heads, eps)
+        # (B, T, D); attn = (W_q, W_k, W_v, W_o), each (D, D); ffn = (W_gate, W_up, W_down) as for
+        # my_swiglu; norms = (g1, g2), each (D,); int; float -> (B, T, D)
+    def my_placement_prediction():                         # -> "diverges", "trains slower" or "trains the same"
 
 References: :func:`coursekit.transformer.sinusoidal_encoding`, :class:`coursekit.transformer.RMSNorm`,
-:func:`coursekit.transformer.warmup_lr`, :class:`coursekit.transformer.FeedForward` (``"swiglu"``).
+:func:`coursekit.transformer.warmup_lr`, :class:`coursekit.transformer.FeedForward` (``"swiglu"``),
+:class:`coursekit.transformer.Block` (pre-norm, RMSNorm, SwiGLU, no biases, with the learner's
+weights copied in); the prediction is measured by :func:`coursekit.transformer.placement_run`.
 Weights are stored as ``nn.Linear`` stores them, (out, in): apply W as ``x @ W.T``.
-Legend: B batch, T length, D d_model, F d_ff, N steps.
+Legend: B batch, T length, D d_model, F d_ff, H heads, Dh = D / H, N steps.
 
 By the time of these checks the notebook has imported ``torch`` but not
 ``torch.nn.functional as F`` (the SwiGLU solution does), so the hints spell it out.
@@ -19,13 +27,32 @@ By the time of these checks the notebook has imported ``torch`` but not
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
-from ..transformer import FeedForward, RMSNorm, sinusoidal_encoding, warmup_lr
+from ..transformer import (
+    Block,
+    BlockConfig,
+    FeedForward,
+    PlacementConfig,
+    RMSNorm,
+    placement_run,
+    sinusoidal_encoding,
+    warmup_lr,
+)
+from .predict import Measured, Prediction, prediction_checker
 from .spec import Case, Exercise, Mistake, checker
 
-__all__ = ["check_sinusoidal_encoding", "check_rms_norm", "check_warmup_lr", "check_swiglu"]
+__all__ = [
+    "check_sinusoidal_encoding",
+    "check_rms_norm",
+    "check_warmup_lr",
+    "check_swiglu",
+    "check_pre_norm_block",
+    "check_placement_prediction",
+]
 
 
 # ----------------------------------------------------------------------------- sinusoidal encoding
@@ -344,4 +371,217 @@ check_swiglu = checker(Exercise(
         ),
     ),
     value_hint="y = `(torch.nn.functional.silu(x @ W_gate.T) * (x @ W_up.T)) @ W_down.T`.",
+))
+
+
+# ----------------------------------------------------------------------------- pre-norm block (assembling)
+def _pre_norm_block_reference(x, attn, ffn, norms, n_heads, eps):
+    """coursekit's LLaMA-style Block with the learner's weights copied in."""
+    W_q, W_k, W_v, W_o = attn
+    W_gate, W_up, W_down = ffn
+    D, F_ = x.shape[-1], W_gate.shape[0]
+    cfg = BlockConfig(d_model=D, n_heads=n_heads, d_ff=F_, ffn="swiglu", norm="rmsnorm", norm_first=True,
+                      bias=False, norm_eps=eps)
+    with torch.random.fork_rng(devices=[]):
+        block = Block(cfg).eval()
+    pairs = [(block.self_attn.q_proj, W_q), (block.self_attn.k_proj, W_k), (block.self_attn.v_proj, W_v),
+             (block.self_attn.out_proj, W_o), (block.ffn.gate, W_gate), (block.ffn.up, W_up), (block.ffn.down, W_down),
+             (block.norm1, norms[0]), (block.norm2, norms[1])]
+    with torch.no_grad():
+        for module, weight in pairs:
+            module.weight.copy_(weight)
+        return block(x)[0]
+
+
+def _rms(x, g, eps, *, centre=False):
+    x = x - x.mean(-1, keepdim=True) if centre else x
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * g
+
+
+def _swiglu(h, W_gate, W_up, W_down):
+    return (F.silu(h @ W_gate.T) * (h @ W_up.T)) @ W_down.T
+
+
+def _self_attention(h, W_q, W_k, W_v, W_o, n_heads, *, heads="right", scale="head", causal=False, out_proj=True):
+    B, T, D = h.shape
+    H = 1 if heads == "one" else n_heads
+    Dh = D // H
+
+    def split(t):
+        if heads == "interleaved":  # feature j goes to head j % H instead of head j // Dh
+            return t.view(B, T, Dh, H).permute(0, 3, 1, 2)
+        return t.view(B, T, H, Dh).transpose(1, 2)  # (B, H, T, Dh)
+
+    q, k, v = split(h @ W_q.T), split(h @ W_k.T), split(h @ W_v.T)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(D if scale == "model" else Dh)  # (B, H, T, T)
+    if causal:
+        scores = scores.masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf"))
+    out = torch.softmax(scores, dim=-1) @ v  # (B, H, T, Dh)
+    out = out.permute(0, 2, 3, 1) if heads == "interleaved" else out.transpose(1, 2)
+    out = out.reshape(B, T, D)
+    return out @ W_o.T if out_proj else out
+
+
+def _block_with(*, placement="pre", residual=True, residual_from="x", ffn_norm=True, swap_norms=False,
+                centre=False, **attention):
+    """A LLaMA-style block with one thing done differently (the mistakes the check names)."""
+
+    def block(x, attn, ffn, norms, n_heads, eps):
+        g1, g2 = norms[::-1] if swap_norms else norms
+
+        def attend(h):
+            return _self_attention(h, *attn, n_heads, **attention)
+
+        if placement == "post":
+            x = _rms(x + attend(x), g1, eps)
+            return _rms(x + _swiglu(x, *ffn), g2, eps)
+        h = _rms(x, g1, eps, centre=centre)
+        if not residual:
+            a = attend(h)
+            return _swiglu(_rms(a, g2, eps, centre=centre), *ffn)
+        x = (h if residual_from == "normed" else x) + attend(h)
+        h2 = _rms(x, g2, eps, centre=centre) if ffn_norm else x
+        return (h2 if residual_from == "normed" else x) + _swiglu(h2, *ffn)
+
+    return block
+
+
+def _block_cases(g):
+    def case(B, T, D, H, F_, eps):
+        r = lambda *shape, scale=1.0: torch.randn(*shape, generator=g) * scale  # noqa: E731
+        x = r(B, T, D, scale=2.0) + 1.0  # a non-zero mean and a scale far from 1, so every norm matters
+        attn = tuple(r(D, D, scale=D**-0.5) for _ in range(4))
+        ffn = (r(F_, D, scale=D**-0.5), r(F_, D, scale=D**-0.5), r(D, F_, scale=F_**-0.5))
+        norms = (1.0 + 0.5 * r(D), 1.0 + 0.5 * r(D))
+        return (x, attn, ffn, norms, H, eps)
+
+    return [
+        Case("B=2, T=5, D=8, 2 heads, F=12, eps=1e-6", case(2, 5, 8, 2, 12, 1e-6)),
+        Case("B=1, T=4, D=12, 3 heads, F=8, eps=1e-5", case(1, 4, 12, 3, 8, 1e-5)),
+        Case("B=3, T=6, D=8, 4 heads, F=6, eps=0.1 (a large eps)", case(3, 6, 8, 4, 6, 0.1)),
+    ]
+
+
+check_pre_norm_block = checker(Exercise(
+    name="pre_norm_block",
+    title="a LLaMA-style pre-norm block, assembled from your RMSNorm and SwiGLU",
+    signature="(x, attn, ffn, norms, n_heads, eps)",
+    reference=_pre_norm_block_reference,
+    reference_name="`coursekit.transformer.Block` (pre-norm, RMSNorm, SwiGLU, no biases) with your weights copied in",
+    doc="""x (B, T, D) float; attn = (W_q, W_k, W_v, W_o), each (D, D); ffn = (W_gate, W_up, W_down) as for
+    my_swiglu; norms = (g1, g2), the RMSNorm gains, each (D,); n_heads dividing D; eps for both norms.
+    Weights are stored as nn.Linear stores them, (out, in). Returns (B, T, D):
+    x = x + MultiHead(RMSNorm(x; g1)), then x + SwiGLU(RMSNorm(x; g2)); bidirectional (no mask).""",
+    cases=_block_cases,
+    outputs=("y",),
+    mistakes=(
+        Mistake(
+            what="you normalised after each residual addition: that is the post-norm block of 2017, not pre-norm.",
+            hint="Pre-norm normalises the sublayer's *input* and adds the sublayer's output to the un-normalised x: "
+            "`x = x + attention(my_rms_norm(x, g1, eps))`, then `x + my_swiglu(my_rms_norm(x, g2, eps), ...)`.",
+            output=_block_with(placement="post"),
+        ),
+        Mistake(
+            what="there is no residual connection: the output is the sublayers' output alone.",
+            hint="Each sublayer's output is *added* to its input: `x = x + attention(...)`, then "
+            "`return x + my_swiglu(...)`.",
+            output=_block_with(residual=False),
+        ),
+        Mistake(
+            what="your residual path carries the normalised x: you added the sublayer's output to my_rms_norm(x), "
+            "not to x.",
+            hint="Keep x itself on the residual path (that is the point of pre-norm: an un-normalised identity "
+            "path from input to output): `x = x + attention(my_rms_norm(x, g1, eps))`.",
+            output=_block_with(residual_from="normed"),
+        ),
+        Mistake(
+            what="the FFN reads x without its norm: only the attention sublayer is normalised.",
+            hint="Both sublayers get their own norm: `x + my_swiglu(my_rms_norm(x, g2, eps), W_gate, W_up, W_down)`.",
+            output=_block_with(ffn_norm=False),
+        ),
+        Mistake(
+            what="the two gains are swapped: g2 normalises the attention's input and g1 the FFN's.",
+            hint="`norms = (g1, g2)`: g1 belongs to the norm before attention, g2 to the norm before the FFN.",
+            output=_block_with(swap_norms=True),
+        ),
+        Mistake(
+            what="your norm subtracts the mean: that is LayerNorm, and this block uses RMSNorm.",
+            hint="Use your `my_rms_norm(x, g, eps)` for both norms.",
+            output=_block_with(centre=True),
+        ),
+        Mistake(
+            what="you computed one attention over the full width D: there is only one head.",
+            hint="Split q, k and v into n_heads heads of width Dh = D // n_heads: "
+            "`q.view(B, T, n_heads, Dh).transpose(1, 2)` gives (B, H, T, Dh), and each head gets its own softmax.",
+            output=_block_with(heads="one"),
+        ),
+        Mistake(
+            what="your heads take every n_heads-th feature: head h should own the contiguous features "
+            "h*Dh .. (h+1)*Dh - 1.",
+            hint="Split with `.view(B, T, n_heads, Dh).transpose(1, 2)` (heads first, then the features within a "
+            "head), and merge back with `.transpose(1, 2).reshape(B, T, D)`.",
+            output=_block_with(heads="interleaved"),
+        ),
+        Mistake(
+            what="your heads scale their scores by 1/sqrt(D), the model width, not 1/sqrt(Dh), the head width.",
+            hint="Each head is an attention of width Dh = D // n_heads, so divide the scores by `Dh ** 0.5`; "
+            "`torch.nn.functional.scaled_dot_product_attention(q, k, v)` on the split heads does it for you.",
+            output=_block_with(scale="model"),
+        ),
+        Mistake(
+            what="you applied a causal mask: this block is bidirectional, every position attends to every other.",
+            hint="Leave the mask out here (the encoder's block, and BERT's). A decoder's block adds the causal mask; "
+            "GPT in Chapter 6 does.",
+            output=_block_with(causal=True),
+        ),
+        Mistake(
+            what="the attention output is the merged heads without the output projection W_o.",
+            hint="Multi-head attention ends with the output projection: `merged @ W_o.T`.",
+            output=_block_with(out_proj=False),
+        ),
+    ),
+    value_hint="h = my_rms_norm(x, g1, eps); q, k, v = h @ W_q.T, h @ W_k.T, h @ W_v.T, each split into heads "
+    "(B, H, T, Dh); attention per head, merged back to (B, T, D), then `@ W_o.T`; x = x + that; "
+    "return x + my_swiglu(my_rms_norm(x, g2, eps), W_gate, W_up, W_down).",
+))
+
+
+# ----------------------------------------------------------------------------- predict: post-norm without warm-up
+PLACEMENT_PROBE = PlacementConfig(n_layers=4, d_model=16, n_heads=2, d_ff=32, vocab=5, length=5, batch=16, steps=30,
+                                  lr=3e-2)
+"""The prediction's experiment: small enough to run in well under a second on a CPU."""
+
+
+def measure_placement(cfg: PlacementConfig = PLACEMENT_PROBE, seed: int = 0, margin: float = 0.1) -> Measured:
+    """Train the same stack post-norm and pre-norm, both without warm-up, at ``cfg.lr``
+    (:func:`coursekit.transformer.placement_run`); compare the mean loss of their last steps."""
+    post, pre = (placement_run(cfg, norm_first, seed=seed) for norm_first in (False, True))
+    k = max(1, cfg.steps // 5)
+    post_end, pre_end = sum(post[-k:]) / k, sum(pre[-k:]) / k
+    if not math.isfinite(post_end) or post_end > post[0] + 0.5:
+        answer = "diverges"
+    elif post_end - pre_end > margin:
+        answer = "trains slower"
+    else:
+        answer = "trains the same"
+    chance = math.log(cfg.vocab)
+    return Measured(
+        answer,
+        f"after {cfg.steps} steps at lr {cfg.lr:g} with no warm-up, the {cfg.n_layers}-layer post-norm stack's loss "
+        f"was {post_end:.2f} (it started at {post[0]:.2f}; guessing uniformly gives ln {cfg.vocab} = {chance:.2f}), "
+        f"the pre-norm stack's {pre_end:.2f}.",
+    )
+
+
+check_placement_prediction = prediction_checker(Prediction(
+    name="placement_prediction",
+    title="predict: post-norm at a high learning rate, no warm-up",
+    question="Trained at a high learning rate from the first step (no warm-up), does a post-norm stack diverge, "
+    "train slower than the same stack in pre-norm, or train the same?",
+    choices=("diverges", "trains slower", "trains the same"),
+    measure=measure_placement,
+    why="In a post-norm stack every residual sum passes through a norm, so the gradients of the layers near the "
+    "output are large at initialisation (Xiong et al. 2020); a full-size step on them knocks the model into a "
+    "poor region, where it makes little progress: its loss stalls rather than blowing up. Pre-norm keeps an "
+    "identity path from input to output, and its gradients are well-behaved from the first step.",
 ))

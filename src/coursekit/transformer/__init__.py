@@ -10,7 +10,11 @@
 - :mod:`.model`: the encoder-decoder :class:`Transformer`, greedy and beam decoding;
 - :mod:`.schedule`: the warm-up learning-rate schedule (Eq. 3);
 - :mod:`.config`: :class:`TransformerConfig`, the paper's base/big sizes, the LLaMA-style
-  block, and the parameter count from a config alone.
+  block, and the parameter count from a config alone;
+- :mod:`.table1`: Table 1 measured on one self-attention and one recurrent layer (cost per
+  layer, sequential operations, path length);
+- :mod:`.placement`: post- vs pre-norm at a high learning rate, with and without warm-up;
+- :mod:`.smoothing`: what label smoothing does to the predicted distributions.
 
 Paper: Vaswani, Shazeer, Parmar, Uszkoreit, Jones, Gomez, Kaiser & Polosukhin (2017),
 *Attention Is All You Need*, https://arxiv.org/abs/1706.03762.
@@ -18,19 +22,22 @@ Legend: B batch, S source length, T target length, D d_model, H heads, Dh head w
 F d_ff, V vocabulary, L layers. Masks: bool, True = may attend.
 """
 
-from . import block, config, ffn, model, norms, positions, schedule, stack
+from . import block, config, ffn, model, norms, placement, positions, schedule, smoothing, stack, table1
 
 from .block import *  # noqa: F401,F403
 from .config import *  # noqa: F401,F403
 from .ffn import *  # noqa: F401,F403
 from .model import *  # noqa: F401,F403
 from .norms import *  # noqa: F401,F403
+from .placement import *  # noqa: F401,F403
 from .positions import *  # noqa: F401,F403
 from .schedule import *  # noqa: F401,F403
+from .smoothing import *  # noqa: F401,F403
 from .stack import *  # noqa: F401,F403
+from .table1 import *  # noqa: F401,F403
 
 __all__ = [
     name
-    for module in (positions, norms, ffn, block, stack, model, schedule, config)
+    for module in (positions, norms, ffn, block, stack, model, schedule, config, table1, placement, smoothing)
     for name in module.__all__
 ]
