@@ -345,3 +345,25 @@ def _jsd(p, q):
 )
 def test_tvd_and_jsd_names_the_mistake(wrong, phrase):
     assert_not_yet(check_tvd_and_jsd(wrong), phrase)
+
+
+# ---------------------------------------------------------------------------- measurements behind the chapter's verdicts
+def test_key_on_top_needs_a_strictly_largest_weight_among_real_sentences():
+    from coursekit.classification import key_on_top
+
+    w = torch.tensor([[0.1, 0.6, 0.3, 0.0], [0.5, 0.5, 0.0, 0.0], [0.2, 0.3, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=torch.bool)
+    key = torch.tensor([1, 0, 0, 0])
+    # on top; a tie is not on top; a smaller weight is not; a one-sentence document is (padding never competes)
+    assert key_on_top(w, key, mask).tolist() == [True, False, False, True]
+    with pytest.raises(ValueError):
+        key_on_top(w, key.float(), mask)
+
+
+def test_evaluate_classifier_key_top_is_zero_for_mean_pooling():
+    from coursekit.classification import evaluate_classifier
+    from coursekit.documents import sentiment_documents
+
+    data = sentiment_documents(12, sentences=(2, 5), seed=3)
+    model = DocumentClassifier(ClassifierConfig.for_data(data, emb_dim=8, hidden_size=8, pooling="mean"))
+    assert evaluate_classifier(model, data, batch_size=5)["key_top"] == 0.0  # uniform weights favour no sentence

@@ -58,6 +58,7 @@ __all__ = [
     "DocumentClassifier",
     "classification_loss",
     "evaluate_classifier",
+    "key_on_top",
     "bag_of_words_accuracy",
     "total_variation",
     "js_divergence",
@@ -288,12 +289,14 @@ def classification_loss(model: DocumentClassifier, batch: DocBatch) -> torch.Ten
 def evaluate_classifier(model: DocumentClassifier, data: DocumentData, batch_size: int = 500) -> dict[str, float]:
     """Loss, accuracy, and where the pooling looked, over all of ``data``.
 
-    ``key_mass``: mean sentence weight on the key sentence; ``uniform_mass``:
-    the same for uniform weights (mean of 1/N); ``key_word_mass``: mean word
-    weight, inside the key sentence, on its key words.
+    ``key_mass``: mean sentence weight on the key sentence; ``key_top``: the
+    share of documents whose largest sentence weight is on the key sentence
+    (:func:`key_on_top`); ``uniform_mass``: the same as ``key_mass`` for uniform
+    weights (mean of 1/N); ``key_word_mass``: mean word weight, inside the key
+    sentence, on its key words.
     """
     device = next(model.parameters()).device
-    totals = dict(loss=0.0, acc=0.0, key_mass=0.0, uniform_mass=0.0, key_word_mass=0.0)
+    totals = dict(loss=0.0, acc=0.0, key_mass=0.0, key_top=0.0, uniform_mass=0.0, key_word_mass=0.0)
     with eval_mode(model):
         for batch in data.batches(batch_size):
             batch = batch.to(device)
@@ -303,9 +306,27 @@ def evaluate_classifier(model: DocumentClassifier, data: DocumentData, batch_siz
             totals["loss"] += F.cross_entropy(out.logits, batch.labels, reduction="sum").item()
             totals["acc"] += (out.logits.argmax(-1) == batch.labels).sum().item()
             totals["key_mass"] += out.sentence_weights[rows, batch.key_sentence].sum().item()
+            totals["key_top"] += key_on_top(out.sentence_weights, batch.key_sentence, batch.sentence_mask).sum().item()
             totals["uniform_mass"] += (1 / batch.sentence_mask.sum(-1)).sum().item()
             totals["key_word_mass"] += (out.word_weights[rows, batch.key_sentence] * key_words).sum().item()
     return {k: v / len(data) for k, v in totals.items()}
+
+
+def key_on_top(weights: torch.Tensor, key: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Whether each row's key position holds strictly more weight than every other real position.
+
+    weights (B, S) float, key (B,) long, mask (B, S) bool -> (B,) bool. A tie is
+    not "on top": uniform weights favour no sentence, so they give False
+    (except for a document of one sentence).
+    """
+    dims = check_tensor("weights", weights, shape=("B", "S"), dtype="float")
+    check_tensor("key", key, shape=("B",), dtype=torch.long, dims=dims)
+    check_tensor("mask", mask, shape=("B", "S"), dtype=torch.bool, dims=dims)
+    rows = torch.arange(len(key), device=weights.device)
+    others = mask.clone()
+    others[rows, key] = False
+    best_other = weights.masked_fill(~others, float("-inf")).max(-1).values
+    return weights[rows, key] > best_other
 
 
 def bag_of_words_accuracy(
