@@ -7,10 +7,7 @@ The book is built by ``make test`` (or by the ``built_book`` fixture in conftest
 
 from __future__ import annotations
 
-import functools
 import html
-import http.server
-import threading
 from pathlib import Path
 
 import pytest
@@ -18,10 +15,10 @@ import pytest
 from coursekit.diagrams import DIAGRAMS, show_diagram
 from coursekit.diagrams.registry import render
 from coursekit.diagrams.svg import PALETTE, WIDTH
+from test_book import browser, server  # noqa: F401  (fixtures: the chapter tests' HTTP server and Chromium)
 
 pytestmark = pytest.mark.book
 
-CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}  # an iPhone 12-15 viewport
 MIN_PX = 11.0  # the smallest label on a phone, in CSS pixels
 CHAPTERS = Path(__file__).resolve().parent.parent / "chapters"
@@ -45,8 +42,6 @@ def test_diagram_is_on_its_page(name: str, built_book: Path):
     sid = svg_id(name)
     assert text.count(f'<svg xmlns="http://www.w3.org/2000/svg" id="{sid}"') == 1, (
         f"{page.name}: diagram {name} (svg id {sid}) is not on the page exactly once")
-    assert f'<title id="{sid}-title">{html.escape(entry.title)}</title>' in text, f"{page.name}: {name} has no title"
-    assert f'<desc id="{sid}-desc">{html.escape(entry.alt)}</desc>' in text, f"{page.name}: {name} has no alt text"
     fresh = render(name) in text  # (a bool, so that a failure does not print the whole page)
     assert fresh, (
         f"{page.name}: diagram {name} on the page differs from what coursekit.diagrams draws now. "
@@ -54,6 +49,8 @@ def test_diagram_is_on_its_page(name: str, built_book: Path):
         "change to coursekit.diagrams changes no notebook: remove the chapter's record "
         "(`jcache cache -p _build/.jupyter_cache list`, then `... remove ID`), `touch` the notebook "
         "(Sphinx re-reads only changed files) and rebuild.")
+    assert f'<title id="{sid}-title">{html.escape(entry.title)}</title>' in text, f"{page.name}: {name} has no title"
+    assert f'<desc id="{sid}-desc">{html.escape(entry.alt)}</desc>' in text, f"{page.name}: {name} has no alt text"
     start = text.index(f'id="{sid}"')
     assert text.rfind('class="cell_output', 0, start) > text.rfind('class="cell_input', 0, start), (
         f"{page.name}: {name} is not in a cell's output")
@@ -61,32 +58,6 @@ def test_diagram_is_on_its_page(name: str, built_book: Path):
 
 
 # ----------------------------------------------------------------------------- in a browser
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def server(built_book: Path):
-    handler = functools.partial(_QuietHandler, directory=str(built_book))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
-
-
 @pytest.fixture(scope="module")
 def phone_page(server: str, browser):
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
