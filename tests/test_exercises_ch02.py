@@ -228,6 +228,16 @@ def test_verb_alignments_keep_only_the_last_target_token():
         assert all(j is None for j in verb[:-1])
 
 
+def test_verb_alignments_object_only_drops_the_sentences_whose_verb_is_last():
+    data = translation_task(40, lengths=(3, 9), seed=0)
+    kept = verb_alignments(data, object_only=True)
+    for (src, _), verb, only in zip(data.pairs, verb_alignments(data), kept):
+        assert only == ((None,) * len(verb) if verb[-1] == len(src) - 1 else verb)
+    assert 0 < sum(a[-1] is not None for a in kept) < len(data)  # both kinds are drawn
+    n = local_m_centre_at_verb(data)["n"]
+    assert sum(a[-1] is not None for a in kept) == n  # the same sentences local-m's measurement counts
+
+
 def test_the_measurements_refuse_data_without_a_verb_final_alignment():
     from coursekit.data import copy_task, date_task
 

@@ -539,15 +539,20 @@ def _verb_final(data: Seq2SeqData) -> None:
         raise ValueError("every target must end with a word aligned to a source word (a verb-final translation)")
 
 
-def verb_alignments(data: Seq2SeqData) -> tuple[tuple[int | None, ...], ...]:
+def verb_alignments(data: Seq2SeqData, *, object_only: bool = False) -> tuple[tuple[int | None, ...], ...]:
     """``data.alignments`` with every entry but the last target token's set to None.
 
     On :func:`coursekit.translation.translation_task` the target is verb-final, so its last
     token translates the main verb: ``alignment_accuracy(weights, verb_alignments(data))`` is the
     share of sentences whose attention, when writing the verb, peaks on the source verb.
+    ``object_only=True`` also drops the sentences whose source verb is the last source word
+    (no object follows it, so finding it takes no jump back); the same sentences
+    :func:`local_m_centre_at_verb` skips.
     """
     _verb_final(data)
-    return tuple((None,) * (len(a) - 1) + (a[-1],) for a in data.alignments)
+    check_bool("object_only", object_only)
+    return tuple((None,) * len(a) if object_only and a[-1] == len(src) - 1 else (None,) * (len(a) - 1) + (a[-1],)
+                 for (src, _), a in zip(data.pairs, data.alignments))
 
 
 def local_m_centre_at_verb(data: Seq2SeqData, window: int = 2) -> dict[str, float]:

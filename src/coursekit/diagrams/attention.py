@@ -19,7 +19,7 @@ __all__: list[str] = []
     the query; attention over the annotations h1 … hS gives the context c(t), which enters
     the GRU together with the previous token y(t−1) and also the output layer; the GRU gives
     s(t), and the output layer gives y(t). The steps must run one after another. Right,
-    Luong: the GRU first turns s(t−1) and y(t−1) into the current state s(t); s(t) is the
+    Luong without input feeding: the GRU first turns s(t−1) and y(t−1) into the current state s(t); s(t) is the
     query; the context c(t) enters only the output layer, tanh(W_c [s(t); c(t)]), which
     gives y(t). Under teacher forcing the GRU can run over all steps at once.""",
 )
@@ -69,7 +69,7 @@ def bahdanau_vs_luong() -> Canvas:
     c.dot(ax, mid, "attn")
 
     # Luong: the GRU first; query s_t; the context enters the output layer only.
-    l, ax = column(200, "Luong", "$s_t$", ("prev", "gru", "state", "attn", "out"),
+    l, ax = column(200, "Luong, no input feeding", "$s_t$", ("prev", "gru", "state", "attn", "out"),
                    ("$c_t$ enters only the output;", "the GRU runs all steps at once"))
     c.arrow(l["prev"].bottom, l["gru"].top)
     c.arrow(l["gru"].bottom, l["state"].top)
