@@ -2,6 +2,7 @@
 the post-/pre-norm experiment (placement) and label smoothing's effect (smoothing)."""
 
 import math
+import time
 from dataclasses import replace
 from functools import partial
 
@@ -20,6 +21,7 @@ from coursekit.transformer import (
     TransformerConfig,
     forward_backward_ms,
     gru_in_rounds,
+    interleaved_ms,
     layer_timings,
     loglog_slope,
     make_layer,
@@ -106,6 +108,17 @@ def test_timings_have_one_row_per_layer_and_size():
     layer = make_layer("recurrent", 8)
     assert forward_backward_ms(layer, torch.randn(2, 4, 8), repeats=2) > 0
     assert all(p.grad is None for p in layer.parameters())  # the timing leaves no gradients behind
+
+
+def test_interleaved_ms_times_each_function_in_turn_after_warm_up():
+    calls = []
+    ms = interleaved_ms({"fast": lambda: calls.append("f"), "slow": lambda: (calls.append("s"), time.sleep(0.003))},
+                        warmup=1, rounds=3, calls=2)
+    assert set(ms) == {"fast", "slow"} and ms["slow"] > ms["fast"] >= 0 and ms["slow"] >= 2.5
+    assert calls[:2] == ["f", "s"] and len(calls) == 2 + 3 * 2 * 2
+    assert calls[2:6] == ["f", "f", "s", "s"] and calls[6:10] == ["s", "s", "f", "f"]  # the order alternates
+    with pytest.raises(ValueError, match="rounds"):
+        interleaved_ms({"a": lambda: None}, rounds=0)
 
 
 # ----------------------------------------------------------------------------- placement

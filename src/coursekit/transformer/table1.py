@@ -16,6 +16,8 @@ layer, the recurrent layer of Table 1).
 - **Cost per layer**: :func:`forward_backward_ms`, the wall time of one forward and
   backward pass, as n grows with d fixed and as d grows with n fixed
   (:func:`layer_timings`); :func:`loglog_slope` reads the growth exponent off the rows.
+  :func:`interleaved_ms` times whole training steps of several models fairly on a busy
+  machine: in alternation, after warm-up, the median of several short timings each.
 - **Sequential operations**: :func:`sequential_operations`, the longest chain of
   dependent operations in the layer's autograd graph (its critical path). With unlimited
   parallel hardware a layer cannot run in fewer steps than that.
@@ -33,7 +35,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Sequence
+import statistics
+from typing import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -45,6 +48,7 @@ __all__ = [
     "LAYER_KINDS",
     "make_layer",
     "forward_backward_ms",
+    "interleaved_ms",
     "layer_timings",
     "loglog_slope",
     "sequential_operations",
@@ -103,6 +107,37 @@ def forward_backward_ms(module: nn.Module, x: torch.Tensor, *, repeats: int = 3)
         module.zero_grad(set_to_none=True)
         x.grad = None
     return 1000 * best
+
+
+def interleaved_ms(
+    steps: Mapping[str, Callable[[], object]], *, warmup: int = 2, rounds: int = 5, calls: int = 1,
+    cuda: bool = False,
+) -> dict[str, float]:
+    """Median wall time in ms of one call of each function in ``steps`` (name -> a function
+    that runs, say, one training step), timed in alternation so that a change in the
+    machine's load falls on every function alike.
+
+    Each function first runs ``warmup`` untimed calls (allocations, kernel selection); then
+    ``rounds`` rounds each time ``calls`` calls of every function in turn, and each
+    function's result is the median over the rounds of the time per call. With ``cuda``
+    the device is synchronised around each timing."""
+    check_positive("rounds", rounds)
+    check_positive("calls", calls)
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    for fn in steps.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for r in range(rounds):
+        order = list(steps.items())
+        for name, fn in order if r % 2 == 0 else order[::-1]:  # alternate who goes first
+            sync()
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            sync()
+            times[name].append((time.perf_counter() - start) / calls)
+    return {name: 1000 * statistics.median(t) for name, t in times.items()}
 
 
 def layer_timings(
