@@ -150,13 +150,17 @@ def test_palette_is_colour_blind_safe_okabe_ito():
     assert len(set(SHAPES)) == len(SHAPES) >= len(PALETTE)
 
 
-def test_grouped_bars_name_their_group_in_the_label():
+def test_grouped_bars_carry_their_groups_shape_and_labels_fit():
     spec = metric_bars(GROUPED, category="pooling", value="accuracy", color="seed").to_dict()
-    bars, text = units(spec)
+    bars, text, marks = units(spec)
     assert bars["encoding"]["color"]["scale"]["range"] == PALETTE[:2]
     assert "color" not in text["encoding"]  # labels stay dark text, readable on white
-    texts = [re.sub(r"<[^>]+>", "", t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg(metric_bars(GROUPED, category="pooling", value="accuracy", color="seed")))]
-    assert "seed 1: 90%" in texts and "seed 0: 80%" in texts
+    assert marks["mark"]["type"] == "point" and marks["encoding"]["shape"]["scale"]["range"] == SHAPES[:2]
+    assert marks["encoding"]["shape"]["legend"] == bars["encoding"]["color"]["legend"]  # one legend: colour and shape
+    # The bars leave room for the widest label ("90%") at the right: the x range ends early.
+    assert bars["encoding"]["x"]["scale"]["rangeMax"] == {"expr": "width - 43"}
+    single = metric_bars([{"c": "a", "v": 0.5}], category="c", value="v").to_dict()
+    assert units(single)[0]["encoding"]["x"]["scale"]["rangeMax"] == {"expr": "width - 29"}
 
 
 def test_long_titles_wrap_to_fit_a_phone():

@@ -9,7 +9,7 @@ charts stay interactive in the static book. Rows are plain dicts, e.g. from
 The charts take their container's width, with the legend below the plot, so they
 fit a phone. Series differ by a colour-blind-safe colour *and* a point shape (in
 :func:`training_curves` the dash tells train from eval); grouped bars carry their
-group's name in their label. Each chart has a
+group's point shape at their ends. Each chart has a
 ``description`` (what it shows, with its numbers), which the page gives screen
 readers as the chart's accessible name.
 """
@@ -350,8 +350,9 @@ def metric_bars(
 
     For comparisons such as "score function -> accuracy" or "steps to 90%".
     With ``color`` (another key, e.g. "model"), each category gets one bar per
-    colour value, side by side, and each bar's label starts with its colour
-    value ("seed 1: 93%"), so the bars are told apart without colour.
+    colour value, side by side, each group with its point shape at the bar's end
+    (as in the line charts), so the bars are told apart without colour. The bars
+    stop short of the right edge by the width of the labels, which always fit.
     ``value_format`` is a d3 format (".0%" for fractions, ".0f" for counts);
     with a percent format and values in [0, 1] the axis spans 0-100%.
     ``description`` replaces the generated text that screen readers announce.
@@ -369,7 +370,10 @@ def metric_bars(
     nums = [v[value] for v in values]
     fc, fv = _field(category), _field(value)
     fractions = value_format.endswith("%") and min(nums) >= 0 and max(nums) <= 1
-    scale = alt.Scale(domain=[0, 1]) if fractions else alt.Scale(zero=True)
+    # The bars end short of the plot's right edge by the widest label (and a symbol), so that
+    # a label never runs past the chart, whatever width the container gives it.
+    reserve = alt.ExprRef(f"width - {_label_px(nums, value_format) + (14 if color else 0)}")
+    scale = alt.Scale(domain=[0, 1], rangeMax=reserve) if fractions else alt.Scale(zero=True, rangeMax=reserve)
     order = list(dict.fromkeys(v[category] for v in values))
     y = alt.Y(field=fc, type="nominal", title=category, sort=order)
     x = alt.X(field=fv, type="quantitative", title=value, scale=scale, axis=alt.Axis(format=value_format))
@@ -379,28 +383,39 @@ def metric_bars(
     enc: dict[str, Any] = {}
     groups = list(dict.fromkeys(v[color] for v in values)) if color else []
     if color:
-        scale = _series_scales(groups)["color"]
-        enc["color"] = alt.Color(
-            field=_field(color), type="nominal", title=color, sort=None, scale=scale, legend=_legend(color, groups)
-        )
+        scales = _series_scales(groups)
+        legend = _legend(color, groups)
+        enc["color"] = alt.Color(field=_field(color), type="nominal", title=color, sort=None, scale=scales["color"], legend=legend)
         enc["yOffset"] = alt.YOffset(field=_field(color), type="nominal", sort=None)
     offset = {"yOffset": enc.pop("yOffset")} if "yOffset" in enc else {}
     base = alt.Chart().encode(y=y, x=x, tooltip=tooltip, **offset)
     bars = base.mark_bar(**({} if color else {"color": MAIN_COLOR})).encode(**enc)
-    label = base.mark_text(align="left", baseline="middle", dx=3, fontSize=11, color=MUTED_TEXT)
-    if color:  # the group's name in the label: the bars differ by more than their colour
-        text = label.transform_calculate(
-            _label=f"datum[{_json_str(color)}] + ': ' + format(datum[{_json_str(value)}], {_json_str(value_format)})"
-        ).encode(text=alt.Text("_label:N"))
-    else:
-        text = label.encode(text=alt.Text(field=fv, type="quantitative", format=value_format))
+    label = base.mark_text(align="left", baseline="middle", dx=14 if color else 3, fontSize=11, color=MUTED_TEXT)
+    text = label.encode(text=alt.Text(field=fv, type="quantitative", format=value_format))
+    layers = [bars, text]
+    if color:  # each group's point shape at its bars' ends: the bars differ by more than their colour
+        shape = alt.Shape(field=_field(color), type="nominal", sort=None, scale=scales["shape"], legend=legend)
+        layers.append(
+            base.mark_point(filled=True, size=55, opacity=1, stroke="#1b1b1b", strokeWidth=0.7, xOffset=7).encode(**enc, shape=shape)
+        )
     height = 22 * len(values) if color else 26 * len(order)  # px per bar (a number: the width is the container's)
-    return alt.layer(bars, text, data=alt.Data(values=values)).properties(
+    return alt.layer(*layers, data=alt.Data(values=values)).properties(
         width=CURVE_WIDTH,
         height=height,
         title=_title(title or f"{value} by {category}"),
         description=description or _bars_description(values, category, value, color, value_format),
     )
+
+
+def _label_px(nums: Sequence[float], value_format: str) -> int:
+    """About how wide (px, 11 px text) the widest value label is, formatted as d3 would."""
+    def shown(v: float) -> str:
+        try:
+            return format(v, value_format.lstrip("~"))
+        except ValueError:
+            return f"{v:.4g}"
+
+    return 8 + 7 * max(len(shown(v)) for v in nums)
 
 
 def _json_str(text: str) -> str:
