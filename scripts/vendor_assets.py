@@ -21,18 +21,23 @@ vega-bundle.js         ``vl_convert.javascript_bundle()`` for the *installed*
 require.js             ``npm pack requirejs``
 vendor-shim.js         written here: sets ``window.VEGA_DEBUG`` to the versions
                        Altair's HTML template checks (its no-AMD branch then
-                       loads nothing) and, as require.js is present, defines
+                       loads nothing) and, where require.js is present, defines
                        AMD modules ``vega``, ``vega-lite``, ``vega-embed``,
-                       ``d3`` and ``jquery`` from the globals (Altair's AMD
-                       branch and bertviz's ``requirejs([...])`` then load
-                       nothing); gives MathJax 3 the ``MathJax.Hub.Queue``
-                       call that the widgets' labels make (MathJax 2 API)
+                       ``d3`` and ``jquery`` from the globals the page loaded
+                       (Altair's AMD branch and bertviz's ``requirejs([...])``
+                       then load nothing); makes vega-embed draw SVG unless a
+                       chart asks otherwise (an SVG scales down to a phone's
+                       column with CSS and stays interactive); gives MathJax 3
+                       the ``MathJax.Hub.Queue`` call that the widgets' labels
+                       make (MathJax 2 API)
 embed-amd.js (+fonts)  ``npm pack @jupyter-widgets/html-manager@1.0.6``
 mathjax/               ``npm pack mathjax@3``: tex-mml-chtml.js, its CHTML
                        fonts, TeX extensions and UI components
 =====================  ======================================================
 
-Run by ``make vendor`` (and so before every ``make book``). It is idempotent:
+The book's extension (``book/_ext/course_html.py``) adds each file only to
+the pages whose outputs need it. Run by ``make vendor`` (and so before every
+``make book``). It is idempotent:
 ``manifest.json`` records what was vendored (package specs, Altair and
 vl-convert versions, this script's hash) and the script does nothing when
 the manifest matches and every file is present. ``--force`` redoes it.
@@ -81,6 +86,17 @@ SHIM_TEMPLATE = """\
   // equals the version it wants (its no-AMD branch).
   var versions = {versions};
   w.VEGA_DEBUG = Object.assign(w.VEGA_DEBUG || {{}}, versions);
+  // SVG unless the embed options say otherwise: CSS scales an SVG chart down to a
+  // phone's column (its viewBox keeps it sharp and its marks keep their events).
+  if (typeof w.vegaEmbed === "function" && !w.vegaEmbed.courseSvg) {{
+    var embed = w.vegaEmbed;
+    var svgFirst = function (el, spec, opts) {{
+      return embed(el, spec, Object.assign({{renderer: "svg"}}, opts || {{}}));
+    }};
+    Object.keys(embed).forEach(function (k) {{ svgFirst[k] = embed[k]; }});
+    svgFirst.courseSvg = true;
+    w.vegaEmbed = svgFirst;
+  }}
   // Altair's AMD branch does require(["vega-embed"]); bertviz does
   // requirejs(["jquery", "d3"]). Named modules defined here win over the CDN
   // paths that those outputs configure.
@@ -92,12 +108,10 @@ SHIM_TEMPLATE = """\
       "d3": w.d3,
       "jquery": w.jQuery
     }};
+    // A page loads only the libraries its outputs need: define the modules it has.
     Object.keys(modules).forEach(function (name) {{
       var value = modules[name];
-      if (value === undefined) {{
-        console.warn("vendor-shim: global for AMD module '" + name + "' is missing");
-        return;
-      }}
+      if (value === undefined) return;
       if (!w.require.defined || !w.require.defined(name)) {{
         w.define(name, [], function () {{ return value; }});
       }}
