@@ -21,22 +21,9 @@ from coursekit.exercises import (
     check_masked_softmax,
 )
 
+from checkresults import assert_not_yet, assert_passed
+
 NEG_INF = float("-inf")
-
-
-def assert_passed(result):
-    assert isinstance(result, CheckResult)
-    assert result.passed and bool(result), repr(result)
-    assert repr(result).splitlines()[0].startswith(PASSED)
-
-
-def assert_not_yet(result, *phrases):
-    assert isinstance(result, CheckResult)
-    assert not result.passed and not bool(result), repr(result)
-    assert repr(result).splitlines()[0].startswith(NOT_YET)
-    text = repr(result)
-    for phrase in phrases:
-        assert phrase in text, f"{phrase!r} not in:\n{text}"
 
 
 # ============================================================================ Chapter 1

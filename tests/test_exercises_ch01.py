@@ -24,18 +24,9 @@ from coursekit.seq2seq import (
     untrained_context_probe,
 )
 
+from checkresults import assert_not_yet, assert_passed
+
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def assert_passed(result):
-    assert result.passed and repr(result).startswith(PASSED), repr(result)
-
-
-def assert_not_yet(result, *phrases):
-    text = repr(result)
-    assert not result.passed and text.startswith(NOT_YET), text
-    for phrase in phrases:
-        assert phrase in text, f"{phrase!r} not in:\n{text}"
 
 
 # ----------------------------------------------------------------------------- the learner's earlier pieces

@@ -21,21 +21,9 @@ from coursekit.exercises import (
 from coursekit.seq2seq import Seq2Seq, Seq2SeqConfig, local_m_centre_at_verb, verb_alignments
 from coursekit.translation import translation_task
 
+from checkresults import assert_not_yet, assert_passed
+
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def assert_passed(result):
-    assert isinstance(result, CheckResult)
-    assert result.passed, repr(result)
-    assert repr(result).startswith(PASSED)
-
-
-def assert_not_yet(result, *phrases):
-    assert isinstance(result, CheckResult)
-    assert not result.passed, repr(result)
-    assert repr(result).startswith(NOT_YET)
-    for phrase in phrases:
-        assert phrase in repr(result), f"{phrase!r} not in:\n{result!r}"
 
 
 # ---------------------------------------------------------------------------- the learner's earlier pieces

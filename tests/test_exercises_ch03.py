@@ -21,20 +21,9 @@ from coursekit.exercises import (
 )
 from coursekit.exercises.ch03 import RARELY
 
+from checkresults import assert_not_yet, assert_passed
+
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def assert_passed(result):
-    assert isinstance(result, CheckResult) and result.passed, repr(result)
-    assert repr(result).startswith(PASSED)
-
-
-def assert_not_yet(result, *phrases):
-    assert isinstance(result, CheckResult) and not result.passed, repr(result)
-    text = repr(result)
-    assert text.startswith(NOT_YET)
-    for phrase in phrases:
-        assert phrase in text, f"{phrase!r} not in:\n{text}"
 
 
 def stub(*args):

@@ -23,21 +23,9 @@ from coursekit.exercises import (
 from coursekit.attention import causal_mask
 from coursekit.exercises.ch04 import multi_head_attention_reference
 
+from checkresults import assert_not_yet, assert_passed
+
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def assert_passed(result):
-    assert isinstance(result, CheckResult)
-    assert result.passed, repr(result)
-    assert repr(result).startswith(PASSED)
-
-
-def assert_not_yet(result, *phrases):
-    assert isinstance(result, CheckResult)
-    assert not result.passed, repr(result)
-    assert repr(result).startswith(NOT_YET)
-    for phrase in phrases:
-        assert phrase in repr(result), f"{phrase!r} not in:\n{result!r}"
 
 
 def stub(*args):
