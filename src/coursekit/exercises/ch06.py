@@ -1,0 +1,5 @@
+"""Chapter 6's exercises (GPT)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
