@@ -61,7 +61,7 @@ $(COLAB_STAMP): pyproject.toml $(COLAB_FREEZE) scripts/colab_env.py constraints.
 	$(PYTHON) -m venv $(COLAB_VENV)
 	$(COLAB_VENV)/bin/python -m pip install -q --upgrade pip
 	$(COLAB_VENV)/bin/python scripts/colab_env.py constraints $(COLAB_PINS) > $(COLAB_VENV)/colab-constraints.txt
-	grep -iE '^(pytest|pytest-xdist|vl-convert-python)==' constraints.txt > $(COLAB_VENV)/test-tools.txt  # CI's versions
+	grep -iE '^(pytest|pytest-xdist|vl-convert-python|entmax)==' constraints.txt > $(COLAB_VENV)/test-tools.txt  # CI's versions (entmax: the test reference)
 	$(COLAB_VENV)/bin/pip install -q $(TORCH)
 	$(COLAB_VENV)/bin/pip install -q -c $(COLAB_VENV)/colab-constraints.txt -e . -r $(COLAB_VENV)/test-tools.txt
 	$(COLAB_VENV)/bin/python scripts/colab_env.py check $(COLAB_VENV)/colab-constraints.txt
