@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -215,6 +215,8 @@ class MultiHeadAttention(nn.Module):
         if is_causal:
             if m is None and T == S:
                 return None, True  # the fused kernels skip the masked half
+            if m is None and T == 1:
+                return None, False  # one query, the last position: it may see every key (cached decoding)
             c = causal_mask(T, S, device=device)  # (T, S), queries are the last T of S positions
             m = c if m is None else m & c
         return m, False
@@ -231,6 +233,7 @@ class MultiHeadAttention(nn.Module):
         need_weights: bool = False,
         rotary: Callable[..., torch.Tensor] | None = None,
         position_offset: int = 0,
+        kv_cache: Any = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """query (B, T, D) float; key, value (B, S, D) of the same dtype; key defaults to query
         (self-attention), value to key.
@@ -245,6 +248,10 @@ class MultiHeadAttention(nn.Module):
           T == S it goes to ``F.scaled_dot_product_attention(is_causal=True)`` on the fast path.
         rotary: optional callable ``rotary(x, offset)`` applied to q and k after the head split,
         (B, H, T, Dh) -> same shape, at positions ``position_offset`` .. (self-attention only).
+        kv_cache: optional object with ``update(k, v) -> (k, v)`` that stores this call's keys
+        and values (B, H, S, Dh) after the earlier ones and returns all of them (B, H, S', Dh)
+        (e.g. one layer of :class:`coursekit.gpt.KVCache`); the queries are then the last T of
+        S' positions, and masks (``key_padding_mask`` included) are over the S' keys.
         need_weights=True: the from-scratch path, returns (out (B, T, D), weights (B, H, T, S)),
         per head. need_weights=False: the fast path through ``F.scaled_dot_product_attention``,
         returns (out, None).
@@ -259,7 +266,8 @@ class MultiHeadAttention(nn.Module):
                 f"query, key and value must have one dtype, got {query.dtype}, {key.dtype} and {value.dtype}"
             )
         B, T, S = dims["B"], dims["T"], dims["S"]
-        mask, causal_kernel = self._attn_mask(mask, key_padding_mask, is_causal, B, T, S, query.device)
+        if kv_cache is None:
+            mask, causal_kernel = self._attn_mask(mask, key_padding_mask, is_causal, B, T, S, query.device)
 
         q, k, v = self._project(query, key, value)  # each (B, T or S, D)
         q = split_heads(q, self.n_heads)  # (B, H, T, Dh)
@@ -269,6 +277,10 @@ class MultiHeadAttention(nn.Module):
             if T != S:
                 raise ValueError(f"rotary positions need self-attention (T == S), got T={T}, S={S}")
             q, k = rotary(q, position_offset), rotary(k, position_offset)
+        if kv_cache is not None:
+            k, v = kv_cache.update(k, v)  # (B, H, S', Dh): the cached keys and values, then these
+            S = k.shape[-2]
+            mask, causal_kernel = self._attn_mask(mask, key_padding_mask, is_causal, B, T, S, query.device)
         p = self.dropout if self.training else 0.0
         if need_weights:
             if causal_kernel:

@@ -29,7 +29,7 @@ Masks: bool, True = may attend.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -132,14 +132,14 @@ class Block(nn.Module):
     def _residual(self, x, sublayer, norm):
         return residual(x, sublayer, norm, self.dropout, self.cfg.norm_first)
 
-    def _self_attention(self, x, key_padding_mask, mask, is_causal, need_weights, rotary, position_offset):
+    def _self_attention(self, x, key_padding_mask, mask, is_causal, need_weights, rotary, position_offset, kv_cache=None):
         weights = None
 
         def attend(h):
             nonlocal weights
             out, weights = self.self_attn(
                 h, mask=mask, key_padding_mask=key_padding_mask, is_causal=is_causal, need_weights=need_weights,
-                rotary=rotary, position_offset=position_offset,
+                rotary=rotary, position_offset=position_offset, kv_cache=kv_cache,
             )
             return out
 
@@ -155,12 +155,17 @@ class Block(nn.Module):
         need_weights: bool = False,
         rotary: Callable[..., torch.Tensor] | None = None,
         position_offset: int = 0,
+        kv_cache: Any = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x (B, T, D) float; key_padding_mask (B, T) bool; mask (T, T), (B, T, T) or
         (B, H, T, T) bool; is_causal: position t sees positions <= t (GPT). Masks combine with "and"
-        (see :class:`coursekit.attention.MultiHeadAttention`). Returns (x (B, T, D),
-        self-attention weights (B, H, T, T) with ``need_weights``, else None)."""
-        x, weights = self._self_attention(x, key_padding_mask, mask, is_causal, need_weights, rotary, position_offset)
+        (see :class:`coursekit.attention.MultiHeadAttention`). ``kv_cache``: this layer's key/value
+        cache, passed on to the self-attention (the masks then span the S cached + new keys).
+        Returns (x (B, T, D), self-attention weights (B, H, T, T), or (B, H, T, S) with a cache,
+        with ``need_weights``, else None)."""
+        x, weights = self._self_attention(
+            x, key_padding_mask, mask, is_causal, need_weights, rotary, position_offset, kv_cache
+        )
         return self._residual(x, self.ffn, self.norm2), weights
 
     @torch.no_grad()

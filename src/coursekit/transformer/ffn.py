@@ -3,7 +3,8 @@
 - Vaswani et al. (2017), https://arxiv.org/abs/1706.03762, Sec. 3.3, Eq. 2:
   ``FFN(x) = max(0, x W1 + b1) W2 + b2``, applied to every position separately.
 - Hendrycks & Gimpel (2016), *Gaussian Error Linear Units*, https://arxiv.org/abs/1606.08415:
-  GELU (BERT, GPT) instead of ReLU.
+  GELU (BERT, GPT) instead of ReLU; ``"gelu_tanh"`` is its tanh approximation, which GPT-2
+  uses (transformers' ``"gelu_new"``).
 - Dauphin et al. (2017), *Language Modeling with Gated Convolutional Networks*,
   https://arxiv.org/abs/1612.08083: the gated linear unit ``sigmoid(x W) * (x V)``.
 - Shazeer (2020), *GLU Variants Improve Transformer*, https://arxiv.org/abs/2002.05202, Eqs. 5-6:
@@ -24,7 +25,12 @@ from ..utils import check_choice, check_positive
 
 __all__ = ["FFNS", "GATED", "FeedForward", "matched_d_ff"]
 
-_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "glu": torch.sigmoid, "reglu": F.relu, "geglu": F.gelu, "swiglu": F.silu}
+def _gelu_tanh(x: torch.Tensor) -> torch.Tensor:
+    """GELU's tanh approximation (Hendrycks & Gimpel 2016, Sec. 2), GPT-2's activation ("gelu_new")."""
+    return F.gelu(x, approximate="tanh")
+
+
+_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "gelu_tanh": _gelu_tanh, "glu": torch.sigmoid, "reglu": F.relu, "geglu": F.gelu, "swiglu": F.silu}
 FFNS = tuple(_ACTIVATIONS)
 GATED = ("glu", "reglu", "geglu", "swiglu")
 
@@ -40,7 +46,7 @@ def matched_d_ff(d_ff: int, kind: str) -> int:
 class FeedForward(nn.Module):
     """The FFN sublayer: (B, T, D) -> (B, T, D), the same function at every position.
 
-    Plain kinds (``relu``, ``gelu``): ``down(act(up(x)))``. Gated kinds:
+    Plain kinds (``relu``, ``gelu``, ``gelu_tanh``): ``down(act(up(x)))``. Gated kinds:
     ``down(act(gate(x)) * up(x))``. ``up``/``down`` match torch's
     ``TransformerEncoderLayer.linear1``/``linear2``; dropout sits on the hidden
     layer, as there.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -140,11 +141,13 @@ class Stack(nn.Module):
         memory_padding_mask: torch.Tensor | None = None,
         need_weights: bool = False,
         position_offset: int = 0,
+        kv_cache: Sequence | None = None,
         **embed_kwargs,
     ) -> StackOutput:
         """ids (B, T) long (checked by the model that owns the vocabulary); memory (B, S, D)
         for cross-attention stacks; masks as for :class:`Block` / :class:`CrossAttentionBlock`,
-        True = may attend; ``position_offset``: the position of ids[:, 0]."""
+        True = may attend; ``position_offset``: the position of ids[:, 0]; ``kv_cache``: one
+        key/value cache per layer (e.g. :class:`coursekit.gpt.KVCache`), self-attention stacks only."""
         if self.cross_attention and memory is None:
             raise ValueError("memory must be a (B, S, D) tensor for a stack of cross-attention blocks, got None")
         if not self.cross_attention and (memory is not None or memory_padding_mask is not None):
@@ -154,13 +157,18 @@ class Stack(nn.Module):
             key_padding_mask=key_padding_mask, mask=mask, is_causal=is_causal, need_weights=need_weights,
             rotary=self.rotary, position_offset=position_offset,
         )
+        if kv_cache is not None and (self.cross_attention or len(kv_cache) != len(self.layers)):
+            raise ValueError(
+                f"kv_cache must hold one cache per layer ({len(self.layers)}) of a self-attention stack, "
+                f"got {len(kv_cache)} for a stack with cross_attention={self.cross_attention}"
+            )
         attentions, cross = [], []
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             if self.cross_attention:
                 x, (w, c) = layer(x, memory, memory_padding_mask=memory_padding_mask, **common)
                 cross.append(c)
             else:
-                x, w = layer(x, **common)
+                x, w = layer(x, kv_cache=None if kv_cache is None else kv_cache[i], **common)
             attentions.append(w)
         if not need_weights:
             return StackOutput(self.norm(x))
