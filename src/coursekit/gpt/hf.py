@@ -68,7 +68,8 @@ def _check_hf(hf) -> None:
 @torch.no_grad()
 def from_hf_gpt2(hf_model) -> GPT:
     """A coursekit :class:`~.model.GPT` with the weights of a ``GPT2LMHeadModel`` (same logits,
-    to float tolerance); the config comes from :meth:`GPTConfig.from_hf`. Float32, on the CPU."""
+    to float tolerance), in eval mode; the config comes from :meth:`GPTConfig.from_hf`.
+    Float32, on the CPU."""
     _check_hf(hf_model)
     model = GPT(GPTConfig.from_hf(hf_model.config))
     for ours, theirs, transposed in _pairs(model, hf_model):
@@ -77,7 +78,7 @@ def from_hf_gpt2(hf_model) -> GPT:
         for proj, w, b in zip((q, k, v), c_attn.weight.chunk(3, dim=1), c_attn.bias.chunk(3)):
             proj.weight.copy_(w.T)  # Conv1D (D, D) (in, out) -> Linear (out, in)
             proj.bias.copy_(b)
-    return model
+    return model.eval()
 
 
 @torch.no_grad()
