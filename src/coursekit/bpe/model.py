@@ -1,41 +1,8 @@
-"""Byte-level byte-pair encoding, as GPT-2 tokenises text, small enough to train in seconds.
+"""The byte-level BPE tokeniser and its trainer (see :mod:`coursekit.bpe` for the papers and rules).
 
-Sennrich, Haddow and Birch, 2016, "Neural Machine Translation of Rare Words with Subword
-Units", ACL, arXiv:1508.07909, Sec. 3.2 (Algorithm 1): start from single symbols and
-repeatedly merge the most frequent adjacent pair into a new symbol. Radford, Wu, Child,
-Luan, Amodei and Sutskever, 2019, "Language Models are Unsupervised Multitask Learners",
-Sec. 2.2 ("Input Representation"): run BPE on *bytes* (a base vocabulary of 256, so any
-Unicode string has an encoding and nothing is unknown) and prevent merges across
-character categories by first splitting the text with a regular expression (letters,
-numbers, other symbols, whitespace; common English contractions split off).
-
-What matches GPT-2 to the byte (tests/test_bpe.py checks it against transformers'
-GPT-2 tokenizer and the tokenizers library):
-
-* :func:`bytes_to_unicode`: the printable stand-in character for each byte, so that
-  ``vocab.json`` and ``merges.txt`` are plain text.
-* :func:`pretokenize`: GPT-2's pattern ``'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+|
-  ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+``. Python's ``re`` has no ``\\p{..}`` classes, so
-  the same pattern is compiled with explicit classes built once from
-  :mod:`unicodedata`: L = categories L*, N = categories N*, and ``\\s`` = Unicode
-  White_Space (categories Z* plus tab, newline, vertical tab, form feed, carriage
-  return and U+0085, which is not ``str.isspace``: that also counts U+001C-U+001F).
-* Encoding: within one pre-token, repeatedly merge the adjacent pair of lowest merge
-  rank (GPT-2's ``encoder.py``), cached per pre-token; ``<|endoftext|>`` in the text is
-  the special token, as in transformers' GPT-2 tokenizer.
-* Files: ``vocab.json`` (token -> id) and ``merges.txt`` (``#version: 0.2`` then one
-  ``left right`` pair per line, by rank), the format GPT-2 was released in.
-
-The trainer (:func:`train_bpe`) counts pre-tokens, then merges the most frequent pair;
-pair counts are updated only in the words that contain the merged pair. Ties (equal
-counts) go to the pair whose ids are smallest, compared as (left id, right id); ids
-are GPT-2's (bytes in the order of :func:`bytes_to_unicode`, which is the order of
-their stand-in characters; merged tokens in order of creation), which is the rule and
-the id order the tokenizers library's BPE trainer uses. Counts are over every adjacent
-position, so ``aaa`` holds the pair ``(a, a)`` twice.
-
-Legend: N tokens in an encoded corpus; a *word* is one pre-token, a *symbol* one
-token id inside it while training.
+Sennrich et al., 2016, arXiv:1508.07909, Sec. 3.2; Radford et al., 2019, Sec. 2.2.
+Legend: N tokens in an encoded corpus; a *word* is one pre-token, a *symbol* one token
+id inside it while training.
 """
 
 from __future__ import annotations
@@ -43,100 +10,16 @@ from __future__ import annotations
 import heapq
 import json
 import re
-import unicodedata
 from collections import Counter
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import torch
 
-from .utils import check_int, check_positive
+from ..utils import check_int, check_positive
+from .pretokenize import EOT, _byte_decoder, _to_symbols, bytes_to_unicode, pretokenize
 
-__all__ = [
-    "EOT",
-    "bytes_to_unicode",
-    "pretokenize",
-    "ByteBPE",
-    "train_bpe",
-    "encode_corpus",
-    "IdComparison",
-    "compare_ids",
-    "MergeComparison",
-    "compare_with_tokenizers",
-]
-
-EOT = "<|endoftext|>"  # GPT-2's one special token, between documents
-
-
-@lru_cache(maxsize=1)
-def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's map from each byte (0-255) to a printable stand-in character.
-
-    Bytes that are printable Latin-1 characters (``!`` to ``~``, ``¡`` to ``¬``, ``®``
-    to ``ÿ``) stand for themselves; the other 68 (control characters, space, U+00AD
-    soft hyphen) are shifted to U+0100 onwards, so a space byte is ``Ġ`` and a newline
-    ``Ċ``. The dict's order (printable bytes first) is the order of GPT-2's first 256 ids.
-    """
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs)))
-
-
-@lru_cache(maxsize=1)
-def _byte_decoder() -> dict[str, int]:
-    return {c: b for b, c in bytes_to_unicode().items()}
-
-
-def _ranges(codepoints: list[int]) -> str:
-    """A regex character-class body for a sorted list of code points, as ranges."""
-    out, i = [], 0
-    while i < len(codepoints):
-        j = i
-        while j + 1 < len(codepoints) and codepoints[j + 1] == codepoints[j] + 1:
-            j += 1
-        lo, hi = codepoints[i], codepoints[j]
-        out.append(f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}")
-        i = j + 1
-    return "".join(out)
-
-
-@lru_cache(maxsize=1)
-def _pattern() -> re.Pattern:
-    """GPT-2's pre-tokenisation pattern, compiled for Python's ``re`` (about 0.2 s, once)."""
-    majors = [c[0] for c in map(unicodedata.category, map(chr, range(0x110000)))]
-    L = [cp for cp, m in enumerate(majors) if m == "L"]
-    N = [cp for cp, m in enumerate(majors) if m == "N"]
-    S = sorted({0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x85} | {cp for cp, m in enumerate(majors) if m == "Z"})
-    l, n, s = _ranges(L), _ranges(N), _ranges(S)
-    return re.compile(
-        rf"'s|'t|'re|'ve|'m|'ll|'d| ?[{l}]+| ?[{n}]+| ?[^{s}{l}{n}]+|[{s}]+(?![^{s}])|[{s}]+"
-    )
-
-
-def pretokenize(text: str) -> list[str]:
-    """Split ``text`` into GPT-2's pre-tokens (the pieces BPE never merges across).
-
-    ``"Hello world's 2024!!"`` -> ``['Hello', ' world', "'s", ' 2024', '!!']``: a word
-    keeps the one space before it; runs of whitespace leave their last space to the
-    next word. The pieces concatenate back to ``text``.
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"text must be a str, got {type(text).__name__}")
-    return _pattern().findall(text)
-
-
-def _to_symbols(piece: str) -> str:
-    """A pre-token as the stand-in characters of its UTF-8 bytes."""
-    table = bytes_to_unicode()
-    return "".join(table[b] for b in piece.encode("utf-8"))
+__all__ = ["ByteBPE", "train_bpe", "encode_corpus"]
 
 
 class ByteBPE:
@@ -173,6 +56,7 @@ class ByteBPE:
         self._ranks = ranks
         self._inverse = {i: t for t, i in self.vocab.items()}
         self._cache: dict[str, tuple[int, ...]] = {}
+        self.merge_counts: tuple[int, ...] | None = None  # each merge's pair count when trained (train_bpe sets it)
         self._special_re = (
             re.compile("(" + "|".join(re.escape(s) for s in sorted(self.special_tokens, key=len, reverse=True)) + ")")
             if self.special_tokens
@@ -389,7 +273,7 @@ def train_bpe(
     for s in special_tokens:
         vocab[s] = len(vocab)
     bpe = ByteBPE(vocab, [(strings[a], strings[b]) for a, b in merges], special_tokens)
-    bpe.merge_counts = counts
+    bpe.merge_counts = tuple(counts)
     return bpe
 
 
@@ -405,126 +289,3 @@ def encode_corpus(bpe: ByteBPE, docs: Sequence[str]) -> torch.Tensor:
             out.append(eot)
         out.extend(bpe.encode(doc, allow_special=False))
     return torch.tensor(out, dtype=torch.long)
-
-
-# --- Comparisons with the reference implementations (transformers, tokenizers are
-# --- test/book extras: imported only inside these functions).
-
-
-@dataclass(frozen=True)
-class IdComparison:
-    """How often coursekit's ids equal the references' on the same vocabulary and merges."""
-
-    n_texts: int
-    same_as_gpt2_tokenizer: int  # transformers' GPT2Tokenizer.from_pretrained(saved files)
-    same_as_gpt2_tokenizer_fast: int  # transformers' GPT2TokenizerFast.from_pretrained(saved files)
-    same_as_tokenizers: int  # a tokenizers BPE model + ByteLevel pre-tokenizer from the same files
-    gpt2_tokenizer_kind: str  # GPT2Tokenizer's base class: pure Python before transformers 5, Rust since
-    first_difference: str | None  # the first text where any reference disagrees
-
-
-def _references(directory: Path) -> tuple:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import GPT2Tokenizer, GPT2TokenizerFast
-
-    tok = Tokenizer(models.BPE.from_file(str(directory / "vocab.json"), str(directory / "merges.txt")))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens([EOT])
-    slow = GPT2Tokenizer.from_pretrained(str(directory))
-    fast = GPT2TokenizerFast.from_pretrained(str(directory))
-    return (
-        lambda t: slow.encode(t, add_special_tokens=False),
-        lambda t: fast.encode(t, add_special_tokens=False),
-        lambda t: tok.encode(t, add_special_tokens=False).ids,
-        type(slow).__mro__[1].__name__,
-    )
-
-
-def compare_ids(bpe: ByteBPE, texts: Sequence[str]) -> IdComparison:
-    """Save ``bpe``'s files, load them into transformers' GPT-2 tokenizers (the plain and
-    the fast class) and into the tokenizers library, and count the texts on which each
-    gives coursekit's ids."""
-    import tempfile
-
-    if not isinstance(bpe, ByteBPE):
-        raise ValueError(f"bpe must be a ByteBPE, got {type(bpe).__name__}")
-    texts = _as_docs(texts)
-    with tempfile.TemporaryDirectory() as tmp:
-        *refs, kind = _references(bpe.save(tmp))
-        same = [0] * len(refs)
-        first = None
-        for text in texts:
-            ours = bpe.encode(text)
-            agree = [ours == ref(text) for ref in refs]
-            same = [n + a for n, a in zip(same, agree)]
-            if not all(agree) and first is None:
-                first = text
-    return IdComparison(len(texts), *same, kind, first)
-
-
-@dataclass(frozen=True)
-class MergeComparison:
-    """coursekit's merges against the tokenizers library's BpeTrainer on the same text."""
-
-    n_ours: int
-    n_theirs: int
-    agree_prefix: int  # the first this many merges are identical, in order
-    n_common: int  # merges found by both, in any order
-    first_divergence: int | None  # index of the first differing merge (None: identical lists)
-    ours: tuple[str, str] | None  # coursekit's merge there
-    theirs: tuple[str, str] | None  # tokenizers' merge there
-    ours_count: int | None  # the two pairs' counts at that step (in coursekit's state)
-    theirs_count: int | None
-
-    @property
-    def tie(self) -> bool | None:
-        """Did equal counts decide the first divergence? (None when there is none.)"""
-        return None if self.first_divergence is None else self.ours_count == self.theirs_count
-
-
-def compare_with_tokenizers(
-    text_or_docs: str | Sequence[str], vocab_size: int, *, min_frequency: int = 2
-) -> MergeComparison:
-    """Train coursekit's BPE and the tokenizers library's ``BpeTrainer`` (ByteLevel
-    pre-tokenizer without a prefix space, the 256-byte initial alphabet, ``<|endoftext|>``
-    the only special token) on the same documents and compare their merge lists."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-
-    docs = _as_docs(text_or_docs)
-    ours = train_bpe(docs, vocab_size, min_frequency=min_frequency)
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        min_frequency=min_frequency,
-        special_tokens=[EOT],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(docs, trainer=trainer)
-    theirs = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]]
-    prefix = 0
-    for x, y in zip(ours.merges, theirs):
-        if x != y:
-            break
-        prefix += 1
-    n_common = len(set(ours.merges) & set(theirs))
-    if prefix == len(ours.merges) == len(theirs):
-        return MergeComparison(len(ours.merges), len(theirs), prefix, n_common, None, None, None, None, None)
-    mine = ours.merges[prefix] if prefix < len(ours.merges) else None
-    other = theirs[prefix] if prefix < len(theirs) else None
-    # Both pairs' counts in coursekit's state after the agreed merges.
-    vocab = {c: i for i, c in enumerate(bytes_to_unicode().values())}
-    for a, b in ours.merges[:prefix]:
-        vocab.setdefault(a + b, len(vocab))
-    before = ByteBPE(vocab, ours.merges[:prefix], ())
-    counts: Counter = Counter()
-    for word, f in _word_counts(docs).items():
-        parts = before._merge(word)
-        for p in zip(parts, parts[1:]):
-            counts[p] += f
-    return MergeComparison(
-        len(ours.merges), len(theirs), prefix, n_common, prefix, mine, other,
-        counts[mine] if mine else None, counts[other] if other else None,
-    )
