@@ -52,10 +52,11 @@ def random_strings(n: int, seed: int, max_len: int = 24) -> list[str]:
 
 
 def assigned_characters(step: int) -> list[str]:
-    """Every ``step``-th assigned code point (no unassigned, surrogate or private-use ones,
-    whose categories differ between Unicode versions or are not scalar values)."""
-    chars = (chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) not in ("Cn", "Cs", "Co"))
-    return [c for i, c in enumerate(chars) if i % step == 0]
+    """Every ``step``-th code point of the planes in use (0-3, and 14's tags and selectors),
+    skipping unassigned, surrogate and private-use ones (whose categories differ between
+    Unicode versions or which are not scalar values)."""
+    codes = list(range(0, 0x32400, step)) + list(range(0xE0000, 0xE0200, step))
+    return [chr(c) for c in codes if unicodedata.category(chr(c)) not in ("Cn", "Cs", "Co")]
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +103,12 @@ def test_pretokenize_classes_match_regex_on_a_sweep_of_assigned_code_points():
 
     pattern = regex.compile(GPT2_PATTERN)
     # each character as a letter's neighbour, a number's, after a space and in whitespace
-    text = "".join(f"{c}x{c}1 {c}  {c}\n" for c in assigned_characters(step=40))
+    text = "".join(f"{c}x{c}1 {c}  {c}\n" for c in assigned_characters(step=41))
     assert pretokenize(text) == pattern.findall(text)
 
 
 def test_round_trip_on_random_unicode(small_bpe):
-    texts = EDGE_CASES + random_strings(300, seed=1, max_len=40) + assigned_characters(step=500)
+    texts = EDGE_CASES + random_strings(300, seed=1, max_len=40) + assigned_characters(step=401)
     for text in texts:
         ids = small_bpe.encode(text)
         assert all(0 <= i < small_bpe.vocab_size for i in ids)
@@ -188,8 +189,8 @@ def naive_bpe(docs: list[str], n_merges: int) -> list[tuple[str, str]]:
 
 
 def test_incremental_trainer_equals_full_recounting():
-    docs = corpus_docs("train")[:40] + ["aaaa aaaaa abab ababab", "xyxyxy yxyx"]
-    bpe = train_bpe(docs, 256 + 1 + 80, min_frequency=1)
+    docs = corpus_docs("train")[:20] + ["aaaa aaaaa abab ababab", "xyxyxy yxyx"]
+    bpe = train_bpe(docs, 256 + 1 + 60, min_frequency=1)
     assert bpe.merges == naive_bpe(docs, len(bpe.merges))
     counts = bpe.merge_counts
     assert len(counts) == len(bpe.merges) and all(a >= b for a, b in zip(counts, counts[1:]))  # the top count never rises
