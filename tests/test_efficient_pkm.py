@@ -5,6 +5,8 @@ import torch
 
 from coursekit.efficient.pkm import ProductKeyMemory, brute_force_topk, pkm_cost, product_topk, topk_lowest_index
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: two threads on a busy machine are far slower
+
 
 def _halves(seed, B, n, h, ints=False):
     g = torch.Generator().manual_seed(seed)

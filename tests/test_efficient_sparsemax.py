@@ -13,6 +13,8 @@ from coursekit.efficient.sparsemax import (
     train_entmax_heads,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: two threads on a busy machine are far slower
+
 
 def _inputs(seed: int, dtype=torch.float64) -> list[torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
