@@ -213,6 +213,20 @@ def test_cached_attention_weights_span_the_cached_keys():
         torch.testing.assert_close(a[:, :, 0], b[:, :, 6], atol=1e-6, rtol=1e-5)
 
 
+def test_cropped_cache_decodes_as_if_the_cropped_positions_never_came():
+    model = tiny_gpt(seed=9)
+    x, y = ids(B=1, T=8), ids(B=1, T=8, seed=5)
+    cache = model.new_cache()
+    model(x, cache=cache)
+    cache.crop(5)
+    assert cache.length == 5
+    got = model(y[:, 5:], cache=cache).logits  # positions 5..7 after x's first five tokens
+    want = model(torch.cat([x[:, :5], y[:, 5:]], 1)).logits[:, 5:]
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="length must be"):
+        cache.crop(9)
+
+
 def test_cache_refuses_more_than_n_positions():
     model = tiny_gpt(n_positions=8)
     cache = model.new_cache()

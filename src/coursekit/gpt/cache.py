@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from ..utils import check_positive
+from ..utils import check_int, check_positive
 
 __all__ = ["KVCacheLayer", "KVCache"]
 
@@ -82,6 +82,13 @@ class KVCache:
     @property
     def length(self) -> int:
         return self.layers[0].length
+
+    def crop(self, length: int) -> "KVCache":
+        """Forget every position from ``length`` on (the buffers stay); returns self."""
+        check_int("length", length, min=0, max=self.length)
+        for layer in self.layers:
+            layer.length = length
+        return self
 
     def nbytes(self) -> int:
         """Memory the buffers hold, in bytes (2 * L * B * H * capacity * Dh elements)."""
