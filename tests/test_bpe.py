@@ -19,6 +19,7 @@ from coursekit.bpe import (
     compare_ids,
     compare_with_tokenizers,
     encode_corpus,
+    pair_counts_after,
     pretokenize,
     train_bpe,
 )
@@ -194,6 +195,10 @@ def test_incremental_trainer_equals_full_recounting():
     assert bpe.merges == naive_bpe(docs, len(bpe.merges))
     counts = bpe.merge_counts
     assert len(counts) == len(bpe.merges) and all(a >= b for a, b in zip(counts, counts[1:]))  # the top count never rises
+    # the count recorded for each merge is the top count of a full recount at that step
+    for k in (0, 1, 17, 59):
+        recount = pair_counts_after(docs, bpe.merges[:k])
+        assert recount[bpe.merges[k]] == counts[k] == max(recount.values())
 
 
 def test_merges_agree_with_the_tokenizers_trainer():
@@ -208,6 +213,7 @@ def test_merges_agree_with_the_tokenizers_trainer():
 def test_ties_are_broken_as_the_tokenizers_trainer_breaks_them():
     # every pair below occurs equally often, so every merge here is decided by the tie rule
     docs = ["ab cd ef gh ba dc fe hg"] * 3 + ["zy xw zy xw"]
+    assert len(set(train_bpe(docs, 256 + 1 + 6).merge_counts)) == 1  # six merges, one count: ties all
     result = compare_with_tokenizers(docs, 256 + 1 + 12)
     assert result.n_ours >= 12 and result.first_divergence is None
 

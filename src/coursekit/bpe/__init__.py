@@ -38,7 +38,7 @@ Legend: N tokens in an encoded corpus; a *word* is one pre-token, a *symbol* one
 token id inside it while training.
 """
 
-from .compare import IdComparison, MergeComparison, compare_ids, compare_with_tokenizers
+from .compare import IdComparison, MergeComparison, compare_ids, compare_with_tokenizers, pair_counts_after
 from .model import ByteBPE, encode_corpus, train_bpe
 from .pretokenize import EOT, bytes_to_unicode, pretokenize
 
@@ -53,4 +53,5 @@ __all__ = [
     "compare_ids",
     "MergeComparison",
     "compare_with_tokenizers",
+    "pair_counts_after",
 ]

@@ -12,7 +12,7 @@ from typing import Sequence
 from .model import ByteBPE, _as_docs, _word_counts, train_bpe
 from .pretokenize import EOT, bytes_to_unicode
 
-__all__ = ["IdComparison", "compare_ids", "MergeComparison", "compare_with_tokenizers"]
+__all__ = ["IdComparison", "compare_ids", "MergeComparison", "compare_with_tokenizers", "pair_counts_after"]
 
 
 @dataclass(frozen=True)
@@ -118,17 +118,23 @@ def compare_with_tokenizers(
         return MergeComparison(len(ours.merges), len(theirs), prefix, n_common, None, None, None, None, None)
     mine = ours.merges[prefix] if prefix < len(ours.merges) else None
     other = theirs[prefix] if prefix < len(theirs) else None
-    # Both pairs' counts in coursekit's state after the agreed merges.
-    vocab = {c: i for i, c in enumerate(bytes_to_unicode().values())}
-    for a, b in ours.merges[:prefix]:
-        vocab.setdefault(a + b, len(vocab))
-    before = ByteBPE(vocab, ours.merges[:prefix], ())
-    counts: Counter = Counter()
-    for word, f in _word_counts(docs).items():
-        parts = before._merge(word)
-        for p in zip(parts, parts[1:]):
-            counts[p] += f
+    counts = pair_counts_after(docs, ours.merges[:prefix])  # both pairs' counts where the lists part
     return MergeComparison(
         len(ours.merges), len(theirs), prefix, n_common, prefix, mine, other,
         counts[mine] if mine else None, counts[other] if other else None,
     )
+
+
+def pair_counts_after(text_or_docs: str | Sequence[str], merges: Sequence[tuple[str, str]]) -> Counter:
+    """Every adjacent pair's count in the documents' pre-tokens once ``merges`` are applied
+    (the state a trainer is in before choosing its next merge)."""
+    vocab = {c: i for i, c in enumerate(bytes_to_unicode().values())}
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+    applied = ByteBPE(vocab, merges, ())
+    counts: Counter = Counter()
+    for word, f in _word_counts(_as_docs(text_or_docs)).items():
+        parts = applied._merge(word)
+        for p in zip(parts, parts[1:]):
+            counts[p] += f
+    return counts
