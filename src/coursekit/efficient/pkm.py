@@ -146,7 +146,8 @@ class ProductKeyMemory(nn.Module):
 
 def pkm_cost(n_keys: int, d_key: int, k: int) -> dict[str, int | float]:
     """Per-query work to find the top-k keys, product keys against a flat key table of the same size
-    (Lample et al. 2019, Sec. 3.2: O((sqrt(N) + k^2) Dk) against O(N Dk)).
+    (Lample et al. 2019, Sec. 3.2: two searches over sqrt(N) sub-keys and one over k^2 sums replace one
+    over N keys). Exact counts, not orders of growth.
 
     ``n_keys`` must be a perfect square N = n^2. Returned: ``n_keys``, ``n_sub_keys``;
     ``flat_madds`` = N Dk (score every key); ``product_madds`` = 2 n Dk/2 = n Dk (score both sub-key

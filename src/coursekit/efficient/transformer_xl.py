@@ -101,7 +101,8 @@ class XLConfig:
 
     @property
     def block(self) -> BlockConfig:
-        """The shared block's config (GELU FFN, LayerNorm, no bias in the attention as in the paper's code)."""
+        """The shared block's config: ReLU FFN and LayerNorm, as in the paper's code (the relative attention
+        itself has no biases, also as there)."""
         return BlockConfig(
             d_model=self.d_model, n_heads=self.n_heads, d_ff=self.d_ff, ffn="relu", norm_first=self.norm_first,
             dropout=self.dropout,
@@ -201,7 +202,7 @@ class XLModel(nn.Module):
     def forward(
         self, ids: torch.Tensor, mems: tuple[torch.Tensor, ...] | None = None, *, need_weights: bool = False
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]] | tuple[torch.Tensor, tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
-        """ids (B, T) long, T <= seg_len is not required (any T); mems as above.
+        """ids (B, T) long (any T; training uses seg_len); mems as above.
         Returns (logits (B, T, V), new_mems), plus the attention weights per layer with ``need_weights``."""
         B, T = check_tensor("ids", ids, shape=("B", "T"), dtype=torch.long).values()
         if ids.numel() and bool(((ids < 0) | (ids >= self.cfg.vocab_size)).any()):
