@@ -19,6 +19,7 @@ from coursekit.bpe import (
     compare_ids,
     compare_with_tokenizers,
     encode_corpus,
+    merge_pair,
     pair_counts_after,
     pretokenize,
     train_bpe,
@@ -156,6 +157,14 @@ def test_save_writes_gpt2_files_and_load_reads_them(small_bpe, tmp_path):
     assert loaded.vocab_size == small_bpe.vocab_size and loaded.merges == small_bpe.merges
     text = "Return a list of the lines in the string, breaking at line boundaries."
     assert loaded.encode(text) == small_bpe.encode(text)
+
+
+def test_merge_pair_is_left_to_right_and_never_overlaps():
+    assert merge_pair([1, 1, 1], (1, 1), 9) == [9, 1]
+    assert merge_pair([1, 1, 1, 1], (1, 1), 9) == [9, 9]
+    assert merge_pair([1, 2, 3, 1, 2], (1, 2), 7) == [7, 3, 7]
+    assert merge_pair(list("abc"), ("b", "c"), "bc") == ["a", "bc"]
+    assert merge_pair([], (1, 2), 3) == [] and merge_pair([1], (1, 2), 3) == [1]
 
 
 def naive_bpe(docs: list[str], n_merges: int) -> list[tuple[str, str]]:

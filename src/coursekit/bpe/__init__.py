@@ -39,7 +39,7 @@ token id inside it while training.
 """
 
 from .compare import IdComparison, MergeComparison, compare_ids, compare_with_tokenizers, pair_counts_after
-from .model import ByteBPE, encode_corpus, train_bpe
+from .model import ByteBPE, encode_corpus, merge_pair, train_bpe
 from .pretokenize import EOT, bytes_to_unicode, pretokenize
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "pretokenize",
     "ByteBPE",
     "train_bpe",
+    "merge_pair",
     "encode_corpus",
     "IdComparison",
     "compare_ids",

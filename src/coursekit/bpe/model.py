@@ -12,14 +12,16 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, TypeVar
 
 import torch
 
 from ..utils import check_int, check_positive
 from .pretokenize import EOT, _byte_decoder, _to_symbols, bytes_to_unicode, pretokenize
 
-__all__ = ["ByteBPE", "train_bpe", "encode_corpus"]
+__all__ = ["ByteBPE", "train_bpe", "encode_corpus", "merge_pair"]
+
+T = TypeVar("T")
 
 
 class ByteBPE:
@@ -94,15 +96,7 @@ class ByteBPE:
             if best is None:
                 break
             a, b = self.merges[best]
-            merged, i = [], 0
-            while i < len(parts):  # every occurrence, left to right
-                if i + 1 < len(parts) and parts[i] == a and parts[i + 1] == b:
-                    merged.append(a + b)
-                    i += 2
-                else:
-                    merged.append(parts[i])
-                    i += 1
-            parts = merged
+            parts = merge_pair(parts, (a, b), a + b)
         return parts
 
     def encode(self, text: str, *, allow_special: bool = True) -> list[int]:
@@ -164,6 +158,22 @@ class ByteBPE:
         return cls(vocab, merges, [s for s in special_tokens if s in vocab])
 
 
+def merge_pair(symbols: Sequence[T], pair: tuple[T, T], new: T) -> list[T]:
+    """Replace every occurrence of ``pair`` in ``symbols`` by ``new``, scanning left to right,
+    so occurrences never overlap (``a a a`` with the pair ``(a, a)`` becomes ``aa a``): the
+    merge step of Sennrich et al.'s Algorithm 1, used by the trainer and the encoder alike."""
+    a, b = pair
+    out, i, n = [], 0, len(symbols)
+    while i < n:
+        if i + 1 < n and symbols[i] == a and symbols[i + 1] == b:
+            out.append(new)
+            i += 2
+        else:
+            out.append(symbols[i])
+            i += 1
+    return out
+
+
 def _as_docs(text_or_docs: str | Sequence[str]) -> list[str]:
     if isinstance(text_or_docs, str):
         return [text_or_docs]
@@ -223,15 +233,7 @@ def _train(words: list[list[int]], freqs: list[int], n_vocab: int, vocab_size: i
                 continue
             for p in zip(w, w[1:]):
                 delta[p] = delta.get(p, 0) - f
-            merged, i = [], 0
-            while i < len(w):
-                if i + 1 < len(w) and w[i] == a and w[i + 1] == b:
-                    merged.append(new)
-                    i += 2
-                else:
-                    merged.append(w[i])
-                    i += 1
-            words[wi] = merged
+            words[wi] = merged = merge_pair(w, pair, new)
             for p in zip(merged, merged[1:]):
                 delta[p] = delta.get(p, 0) + f
                 where.setdefault(p, set()).add(wi)
