@@ -8,10 +8,17 @@ Compares, at B=32, T=128, D=256, H=8 (self-attention, no mask):
    so it also takes its explicit softmax path),
 4. the same four projections written plainly around ``F.scaled_dot_product_attention``.
 
-Targets: (1) within 1.1x of (3), and (2) within 1.1x of (4). Usage::
+Targets: (1) within 1.1x of (3), and (2) within 1.1x of (4).
 
-    python scripts/bench_attention.py                # 1 and 2 threads
+Then the linear-vs-softmax crossover (Chapter 7, ``coursekit.efficient.scaling``): the
+forward time of full softmax attention (the (n, n) score matrix materialised) and of
+linear attention (Katharopoulos et al. 2020) at lengths 32 ... 4096, one head of width
+64, one thread, and the length from which linear attention is faster for good,
+non-causal and causal. Usage::
+
+    python scripts/bench_attention.py                # 1 and 2 threads, then the crossover
     python scripts/bench_attention.py --threads 1 --repeats 30
+    python scripts/bench_attention.py --parts crossover --crossover-repeats 9
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from coursekit.attention import MultiHeadAttention
+from coursekit.efficient import crossover_length, measure_attention
 
 
 def plain_sdpa(x: torch.Tensor, mha: MultiHeadAttention) -> torch.Tensor:
@@ -72,6 +80,23 @@ def bench(threads: int, B: int, T: int, D: int, H: int, repeats: int) -> dict[st
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
+def crossover(lengths: list[int], d: int, repeats: int, causal: bool) -> None:
+    """Print full vs linear attention time per length and the crossover length (one thread)."""
+    torch.set_num_threads(1)
+    full = measure_attention("full", lengths, d=d, repeats=repeats, causal=causal)
+    linear = measure_attention("linear", lengths, d=d, repeats=repeats, causal=causal)
+    print(f"\nlinear vs softmax attention, {'causal' if causal else 'non-causal'}, d={d}, 1 thread, "
+          f"forward, median of {repeats}:")
+    print(f"  {'n':>6s} {'full ms':>10s} {'linear ms':>10s} {'full MiB':>9s} {'linear MiB':>10s}")
+    for a, b in zip(full, linear):
+        print(f"  {a.n:6d} {a.seconds * 1e3:10.3f} {b.seconds * 1e3:10.3f} "
+              f"{a.peak_bytes / 2**20:9.2f} {b.peak_bytes / 2**20:10.2f}")
+    for field, what in (("seconds", "time"), ("peak_bytes", "peak memory")):
+        n = crossover_length(full, linear, field=field)
+        where = f"n = {n:.0f}" if n is not None else f"none up to n = {lengths[-1]}"
+        print(f"  crossover ({what}): linear attention cheaper from {where}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -80,7 +105,19 @@ def main() -> None:
     parser.add_argument("--T", type=int, default=128)
     parser.add_argument("--D", type=int, default=256)
     parser.add_argument("--H", type=int, default=8)
+    parser.add_argument("--parts", nargs="+", choices=["mha", "crossover"], default=["mha", "crossover"])
+    parser.add_argument("--crossover-lengths", type=int, nargs="+", default=[2**i for i in range(5, 13)])
+    parser.add_argument("--crossover-d", type=int, default=64)
+    parser.add_argument("--crossover-repeats", type=int, default=5)
     args = parser.parse_args()
+    if "mha" in args.parts:
+        mha(args)
+    if "crossover" in args.parts:
+        for causal in (False, True):
+            crossover(args.crossover_lengths, args.crossover_d, args.crossover_repeats, causal)
+
+
+def mha(args: argparse.Namespace) -> None:
     print(f"torch {torch.__version__}, B={args.B} T={args.T} D={args.D} H={args.H}, "
           f"forward + backward, median of {args.repeats}")
     for threads in args.threads:

@@ -279,12 +279,16 @@ def test_lsh_multi_round_is_attention_over_the_union_counted_once(causal):
 def test_lsh_attention_pads_lengths_not_divisible_by_chunk():
     n = 10
     qk, v = randn(1, n, 4, seed=2), randn(1, n, 2, seed=3)
+    qk.requires_grad_()
+    v.requires_grad_()
     out = lsh_attention(qk, v, 2, 2, 4, gen(1))  # 3 chunks, 2 padded slots
     assert out.shape == (1, n, 2) and torch.isfinite(out).all()
+    out.square().sum().backward()
+    assert torch.isfinite(qk.grad).all() and torch.isfinite(v.grad).all() and v.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="v must have shape"):
-        lsh_attention(qk, randn(1, n + 1, 2), 2, 1, 4, gen())
+        lsh_attention(qk.detach(), randn(1, n + 1, 2), 2, 1, 4, gen())
     with pytest.raises(ValueError, match="chunk must be a positive int"):
-        lsh_attention(qk, v, 2, 1, 0, gen())
+        lsh_attention(qk.detach(), v.detach(), 2, 1, 0, gen())
 
 
 def test_lsh_recall_rises_with_rounds():
@@ -330,6 +334,13 @@ def test_linear_attention_equals_explicit_normalised_kernel_attention():
     assert_close(linear_attention(q, kk, vv, eps=0.0), (sim / sim.sum(-1, keepdim=True)) @ vv)
 
 
+@pytest.mark.parametrize("T, chunk", [(12, 4), (13, 4), (3, 8), (7, 1)])
+def test_chunked_causal_linear_attention_equals_cumulative_sums(T, chunk):
+    q, k = randn(2, 2, 3, T, 4).unbind(0)
+    v = randn(2, 3, T, 5, seed=1)
+    assert_close(linear_attention(q, k, v, causal=True, chunk=chunk), linear_attention(q, k, v, causal=True))
+
+
 def test_parallel_and_recurrent_forms_agree_at_every_step():
     T = 9
     q, k, v = randn(3, 2, T, 4).unbind(0)
@@ -355,6 +366,8 @@ def test_linear_attention_validates_inputs():
         linear_attention(q, q, q, eps=-1.0)
     with pytest.raises(ValueError, match="causal must be True or False"):
         linear_attention(q, q, q, causal="yes")
+    with pytest.raises(ValueError, match="chunk must be a positive int"):
+        linear_attention(q, q, q, causal=True, chunk=0)
     with pytest.raises(ValueError, match="state.kv must have shape"):
         linear_attention_step(LinearAttentionState.empty(4, 3), q[0, 0], q[0, 0], q[0, 0])
     with pytest.raises(ValueError, match="state must be a LinearAttentionState"):
@@ -376,6 +389,9 @@ def test_measure_attention_rows_and_memory_against_theory():
     assert 1.7 < lin[1].peak_bytes / lin[0].peak_bytes < 2.3  # linear
     loc = measure_attention("blocked_local", [256], d=16, window=16, repeats=1, causal=True)
     assert 0.5 * loc[0].theory_bytes <= loc[0].peak_bytes <= 1.5 * loc[0].theory_bytes
+    for chunk in (None, 32):
+        lc = measure_attention("linear", [256], d=16, causal=True, linear_chunk=chunk, repeats=1)[0]
+        assert 0.7 * lc.theory_bytes <= lc.peak_bytes <= 1.3 * lc.theory_bytes, (chunk, lc)
 
 
 def test_cpu_peak_bytes_sees_a_known_allocation():
@@ -386,7 +402,8 @@ def test_cpu_peak_bytes_sees_a_known_allocation():
 def test_theoretical_bytes_formulas():
     assert theoretical_bytes("full", 100, heads=2) == 2 * 2 * 100 * 100 * 4
     assert theoretical_bytes("linear", 100, d=8) == 4 * 100 * 8 * 4
-    assert theoretical_bytes("linear", 100, d=8, causal=True) == 2 * 100 * 64 * 4
+    assert theoretical_bytes("linear", 100, d=8, causal=True, linear_chunk=None) == 2 * 100 * 64 * 4
+    assert theoretical_bytes("linear", 100, d=8, causal=True, linear_chunk=10) == (100 * 10 + 3 * 10 * 64 + 5 * 100 * 8) * 4
     # Blocked local pads to whole windows: 100 -> 112 with w = 16.
     assert theoretical_bytes("blocked_local", 100, d=8, window=16, causal=True) == (2 * 112 * 32 + 2 * 112 * 2 * 8 + 2 * 112 * 8) * 4
     with pytest.raises(ValueError, match="kind must be one of"):

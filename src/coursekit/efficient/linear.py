@@ -16,7 +16,9 @@ Paper: Angelos Katharopoulos, Apoorv Vyas, Nikolaos Pappas, Francois Fleuret (20
 "Transformers are RNNs: Fast Autoregressive Transformers with Linear Attention", ICML,
 https://arxiv.org/abs/2006.16236, Sec. 3.2 (linearized attention; the feature map
 ``elu(x) + 1``, Eq. 7), Sec. 3.3 (causal masking by cumulative sums), Sec. 3.4
-(Transformers are RNNs: the recurrent form).
+(Transformers are RNNs: the recurrent form). The chunked causal form (``chunk=``) is
+not in the paper; it computes the same sums with matrix products instead of a
+(T, Dh, Dv) cumulative sum, as later linear-attention code does.
 
 Legend: ... leading dims (batch, heads), T query length, S key length, Dh query/key
 width (the feature map keeps it), Dv value width.
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..utils import check_bool, check_real, check_tensor
+from ..utils import check_bool, check_positive, check_real, check_tensor
 
 __all__ = ["elu_feature_map", "linear_attention", "LinearAttentionState", "linear_attention_step"]
 
@@ -44,14 +46,23 @@ def _check_eps(eps: float) -> None:
 
 
 def linear_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool = False, eps: float = 1e-6
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    causal: bool = False,
+    eps: float = 1e-6,
+    chunk: int | None = None,
 ) -> torch.Tensor:
     """Linear attention, parallel form.
 
     q (..., T, Dh), k (..., S, Dh), v (..., S, Dv), floating, same leading dims. Returns
-    (..., T, Dv). ``causal=True`` needs T == S and lets query i use keys ``j <= i`` only,
-    through cumulative sums (a (..., T, Dh, Dv) tensor: O(T * Dh * Dv) memory). ``eps`` >= 0
-    is added to the normaliser, as in the paper's code.
+    (..., T, Dv). ``causal=True`` needs T == S and lets query i use keys ``j <= i`` only.
+    With ``chunk=None`` it does so by cumulative sums, the paper's equations as written:
+    a (..., T, Dh, Dv) tensor, O(T * Dh * Dv) memory and slow to fill. With ``chunk=c``,
+    the same numbers chunk by chunk: inside a chunk the masked (c, c) kernel matrix,
+    across chunks the running state at each chunk's start (O(T * c + T/c * Dh * Dv)).
+    ``eps`` >= 0 is added to the normaliser, as in the paper's code.
     """
     check_tensor("q", q, dtype="float")
     if q.dim() < 2:
@@ -74,11 +85,32 @@ def linear_attention(
         return num / (den + eps)
     if q.shape[-2] != k.shape[-2]:
         raise ValueError(f"causal linear attention needs as many queries as keys, got T={q.shape[-2]}, S={k.shape[-2]}")
+    if chunk is not None:
+        check_positive("chunk", chunk)
+        return _chunked_causal(fq, fk, v, chunk, eps)
     kv = torch.cumsum(fk.unsqueeze(-1) * v.unsqueeze(-2), dim=-3)  # (..., T, Dh, Dv): S_i = sum_{j<=i}
     z = torch.cumsum(fk, dim=-2)  # (..., T, Dh): z_i = sum_{j<=i} phi(k_j)
     num = (fq.unsqueeze(-2) @ kv).squeeze(-2)  # (..., T, Dv)
     den = (fq * z).sum(-1, keepdim=True)  # (..., T, 1)
     return num / (den + eps)
+
+
+def _chunked_causal(fq: torch.Tensor, fk: torch.Tensor, v: torch.Tensor, c: int, eps: float) -> torch.Tensor:
+    """Causal linear attention from features fq, fk (..., T, Dh) and v (..., T, Dv), by chunks of c."""
+    T = fq.shape[-2]
+    C = -(-T // c)
+    pad = C * c - T  # zero features add nothing to any sum (padding after the feature map)
+    fq_c = F.pad(fq, (0, 0, 0, pad)).unflatten(-2, (C, c))  # (..., C, c, Dh)
+    fk_c = F.pad(fk, (0, 0, 0, pad)).unflatten(-2, (C, c))  # (..., C, c, Dh)
+    v_c = F.pad(v, (0, 0, 0, pad)).unflatten(-2, (C, c))  # (..., C, c, Dv)
+    a = (fq_c @ fk_c.transpose(-2, -1)).tril()  # (..., C, c, c): phi(q_i) . phi(k_j), j <= i in the chunk
+    kv = torch.cumsum(fk_c.transpose(-2, -1) @ v_c, dim=-3)  # (..., C, Dh, Dv): state at each chunk's end
+    kv = F.pad(kv, (0, 0, 0, 0, 1, 0))[..., :-1, :, :]  # (..., C, Dh, Dv): state at each chunk's start
+    z = torch.cumsum(fk_c.sum(-2), dim=-2)  # (..., C, Dh)
+    z = F.pad(z, (0, 0, 1, 0))[..., :-1, :]  # (..., C, Dh): at each chunk's start
+    num = a @ v_c + fq_c @ kv  # (..., C, c, Dv)
+    den = a.sum(-1, keepdim=True) + fq_c @ z.unsqueeze(-1)  # (..., C, c, 1)
+    return (num / (den + eps)).flatten(-3, -2)[..., :T, :]  # (..., T, Dv)
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,8 @@ def lsh_attention(
     one (``causal=True``: only keys at or before it). Scores ``q_i . k_j * scale``
     (default 1/sqrt(Dh)); self excluded unless no other key; rounds combined by their
     logsumexp with duplicates counted once (module docstring). Returns (..., n, Dv).
-    Memory: (..., R, C, m, 2m) scores, O(R * n * m).
+    Memory: (..., R, C, m, 2m) scores, O(R * n * m), and R times that in booleans for
+    the duplicate counts N_ij.
     """
     check_tensor("qk", qk, dtype="float")
     if qk.dim() < 2:
@@ -144,6 +145,9 @@ def lsh_attention(
     if causal:
         allowed &= kpos[..., None, :] <= qpos[..., :, None]
     is_self = qpos[..., :, None] == kpos[..., None, :]  # (..., R, C, m, 2m)
+    # A padded query (cut at the end) reads itself, so that no row is all -inf: its NaN
+    # would otherwise reach the gradients through 0 * NaN.
+    allowed |= is_self & (qpos >= n)[..., :, None]
 
     # N_ij: in how many rounds i and j share a bucket (>= 1 wherever allowed).
     b_all = F.pad(buckets, (0, n_p - n), value=n_buckets)  # (..., R, n_p), by position
@@ -158,8 +162,8 @@ def lsh_attention(
     scores = scores - torch.log(shared.clamp(min=1).to(scores.dtype))
     scores = torch.where(is_self, scores - SELF_PENALTY, scores)
     scores = scores.masked_fill(~allowed, float("-inf"))
-    lse = torch.logsumexp(scores, dim=-1, keepdim=True)  # (..., R, C, m, 1); -inf only on padded rows
-    weights = torch.exp(scores - lse).nan_to_num(0.0)
+    lse = torch.logsumexp(scores, dim=-1, keepdim=True)  # (..., R, C, m, 1); finite: every row reads itself
+    weights = torch.exp(scores - lse)
     o = weights @ v_c  # (..., R, C, m, Dv)
 
     # Undo the sort: slot of each position, then gather outputs and normalisers back.

@@ -12,8 +12,8 @@ Three algorithms on the same random (B, H, n, Dh) inputs:
 Time: the median of ``repeats`` calls after one warm-up call (``time.perf_counter``;
 ``torch.cuda.synchronize`` around each call on CUDA). Peak memory, the bytes allocated
 by the call beyond its inputs: on CUDA ``torch.cuda.max_memory_allocated`` (after
-``reset_peak_memory_stats``); on CPU, one extra call under ``torch.profiler`` with
-``profile_memory=True``, whose allocation records (size and sign of every allocation and
+``reset_peak_memory_stats``); on CPU, one extra call under torch's (Kineto) profiler
+with ``profile_memory=True``, whose allocation records (size and sign of every allocation and
 free by torch's CPU allocator, in time order) are summed and their running maximum
 taken. :func:`theoretical_bytes` gives the dominant terms from the algorithm's shapes,
 so a chart can show the measurement beside the count.
@@ -70,11 +70,23 @@ class ScalingRow:
     theory_bytes: int
 
 
-def attention_fn(kind: str, *, window: int = 64, causal: bool = False) -> Callable[..., torch.Tensor]:
-    """The function ``f(q, k, v) -> out`` measured for ``kind`` (see the module docstring)."""
+def _check_linear_chunk(linear_chunk: int | None) -> None:
+    if linear_chunk is not None:
+        check_positive("linear_chunk", linear_chunk)
+
+
+def attention_fn(
+    kind: str, *, window: int = 64, causal: bool = False, linear_chunk: int | None = 64
+) -> Callable[..., torch.Tensor]:
+    """The function ``f(q, k, v) -> out`` measured for ``kind`` (see the module docstring).
+
+    Causal linear attention runs chunk by chunk (``linear_chunk``; None: the paper's
+    cumulative sums, far slower on a CPU); see :func:`coursekit.efficient.linear.linear_attention`.
+    """
     check_choice("kind", kind, SCALING_KINDS)
     check_positive("window", window)
     check_bool("causal", causal)
+    _check_linear_chunk(linear_chunk)
     if kind == "full":
 
         def full(q, k, v):
@@ -84,7 +96,7 @@ def attention_fn(kind: str, *, window: int = 64, causal: bool = False) -> Callab
         return full
     if kind == "blocked_local":
         return lambda q, k, v: blocked_local_attention(q, k, v, window, causal=causal)
-    return lambda q, k, v: linear_attention(q, k, v, causal=causal)
+    return lambda q, k, v: linear_attention(q, k, v, causal=causal, chunk=linear_chunk if causal else None)
 
 
 def theoretical_bytes(
@@ -96,6 +108,7 @@ def theoretical_bytes(
     batch: int = 1,
     window: int = 64,
     causal: bool = False,
+    linear_chunk: int | None = 64,
     dtype_bytes: int = 4,
 ) -> int:
     """Bytes of the largest intermediates ``kind`` materialises at length ``n`` (inputs excluded).
@@ -108,8 +121,11 @@ def theoretical_bytes(
     - ``"blocked_local"``: scores and weights over the padded length n' = ceil(n/w) w,
       2 n' K with K = 2w (causal) or 3w keys per block; the key and value windows, which
       the batched product may make contiguous, 2 n' (K/w) d; the scaled and padded queries, 2 n' d;
-    - ``"linear"``: the features phi(q), phi(k), numerator and output, 4 n d (causal: the
-      n (d x d) outer products and their cumulative sum, 2 n d^2).
+    - ``"linear"``: the features phi(q), phi(k), numerator and output, 4 n d; causal with
+      ``linear_chunk=None``: the n (d x d) outer products and their cumulative sum,
+      2 n d^2; causal by chunks of c: the (c, c) kernel blocks n' c, the chunk states and
+      their shifted cumulative sums 3 (n'/c) d^2, features, numerators and output 5 n' d
+      (n' = ceil(n/c) c).
 
     Lower-order terms (row sums, the (n,) normaliser, masks shared by all heads) are left
     out. The measurement of :func:`measure_attention` comes within a few percent of this
@@ -122,6 +138,7 @@ def theoretical_bytes(
                         ("dtype_bytes", dtype_bytes)):
         check_positive(name, value)
     check_bool("causal", causal)
+    _check_linear_chunk(linear_chunk)
     bh = batch * heads
     if kind == "full":
         per = (4 * n * n * dtype_bytes + 2 * n * n) if causal else 2 * n * n * dtype_bytes
@@ -129,25 +146,31 @@ def theoretical_bytes(
         n_p = -(-n // window) * window
         blocks = 2 if causal else 3  # K / w
         per = (2 * n_p * blocks * window + 2 * n_p * blocks * d + 2 * n_p * d) * dtype_bytes
+    elif not causal:
+        per = 4 * n * d * dtype_bytes
+    elif linear_chunk is None:
+        per = 2 * n * d * d * dtype_bytes
     else:
-        per = (2 * n * d * d if causal else 4 * n * d) * dtype_bytes
+        c = linear_chunk
+        n_p = -(-n // c) * c
+        per = (n_p * c + 3 * (n_p // c) * d * d + 5 * n_p * d) * dtype_bytes
     return bh * per
 
 
 def cpu_peak_bytes(fn: Callable[[], object]) -> int:
     """Peak bytes allocated by torch's CPU allocator while ``fn()`` runs, beyond what existed before.
 
-    Runs ``fn`` once under ``torch.profiler.profile(profile_memory=True)`` and takes the
-    running maximum of the allocation records (allocations positive, frees negative) in
+    Runs ``fn`` once under torch's profiler with ``profile_memory=True`` and takes the
+    running maximum of its allocation records (allocations positive, frees negative) in
     time order. The result of ``fn`` is dropped inside the profiled region, so it counts.
+    (``torch.autograd.profiler.profile`` is the same Kineto profiler as ``torch.profiler.profile``
+    without the activity set-up that costs the latter seconds on its first use.)
     """
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with torch.autograd.profiler.profile(profile_memory=True) as prof:
         out = fn()
         del out
     records: list[tuple[int, int]] = []
-    stack = list(prof.profiler.kineto_results.experimental_event_tree())
+    stack = list(prof.kineto_results.experimental_event_tree())
     while stack:
         ev = stack.pop()
         extra = ev.extra_fields
@@ -171,6 +194,7 @@ def measure_attention(
     batch: int = 1,
     window: int = 64,
     causal: bool = False,
+    linear_chunk: int | None = 64,
     repeats: int = 3,
     device: torch.device | str = "cpu",
     seed: int = 0,
@@ -178,7 +202,9 @@ def measure_attention(
     """Time and peak memory of one attention ``kind`` at each length (module docstring).
 
     Inputs q, k, v are seeded standard normal (batch, heads, n, d) float32 tensors on
-    ``device``. Returns one :class:`ScalingRow` per length, in the order given.
+    ``device``. ``window``: blocked local attention's window; ``linear_chunk``: causal
+    linear attention's chunk (:func:`attention_fn`). Returns one :class:`ScalingRow` per
+    length, in the order given.
     """
     check_choice("kind", kind, SCALING_KINDS)
     if isinstance(lengths, (str, bytes)) or not isinstance(lengths, Sequence) or not lengths:
@@ -189,7 +215,7 @@ def measure_attention(
         check_positive(name, value)
     check_int("seed", seed, min=0)
     dev = torch.device(device)
-    fn = attention_fn(kind, window=window, causal=causal)
+    fn = attention_fn(kind, window=window, causal=causal, linear_chunk=linear_chunk)
     cuda = dev.type == "cuda"
     rows = []
     for n in lengths:
@@ -216,7 +242,9 @@ def measure_attention(
                 del out
             else:
                 peak = cpu_peak_bytes(lambda: fn(q, k, v))
-        theory = theoretical_bytes(kind, n, d=d, heads=heads, batch=batch, window=window, causal=causal)
+        theory = theoretical_bytes(
+            kind, n, d=d, heads=heads, batch=batch, window=window, causal=causal, linear_chunk=linear_chunk
+        )
         rows.append(ScalingRow(kind, int(n), statistics.median(times), int(peak), theory))
     return rows
 
