@@ -25,11 +25,11 @@ _MODULES = [patterns, local, lsh, linear, scaling]
 # --- Transformer-XL, product-key memory, sparsemax/entmax ---
 from . import pkm, sparsemax, transformer_xl  # noqa: E402
 
+_MODULES += [transformer_xl, pkm, sparsemax]  # before the star imports: the function sparsemax replaces the module's name
+
 from .pkm import *  # noqa: F401,F403,E402
 from .sparsemax import *  # noqa: F401,F403,E402
 from .transformer_xl import *  # noqa: F401,F403,E402
-
-_MODULES += [transformer_xl, pkm, sparsemax]
 # --- end of that section ---
 
 __all__ = [name for module in _MODULES for name in module.__all__]
