@@ -10,7 +10,9 @@ import math
 import pytest
 import torch
 
-from coursekit.gpt import GPT, GPTConfig, KVCache, count_parameters, from_hf_gpt2, lm_loss, to_hf_gpt2
+from coursekit.gpt import (
+    GPT, GPTConfig, KVCache, count_parameters, from_hf_gpt2, from_hf_openai_gpt, lm_loss, to_hf_gpt2,
+)
 
 TINY = GPTConfig(vocab_size=101, n_positions=64, n_embd=32, n_layer=2, n_head=4)
 
@@ -80,6 +82,18 @@ def test_gradients_match_gpt2lmheadmodel():
     torch.testing.assert_close(
         model.stack.layers[0].ffn.up.weight.grad, hf.transformer.h[0].mlp.c_fc.weight.grad.T, atol=1e-5, rtol=1e-4
     )
+
+
+def test_openai_gpt_weights_load_into_a_post_norm_coursekit_gpt_and_give_the_same_logits():
+    from transformers import OpenAIGPTConfig, OpenAIGPTLMHeadModel
+
+    torch.manual_seed(0)
+    hf = OpenAIGPTLMHeadModel(OpenAIGPTConfig(vocab_size=101, n_positions=64, n_embd=32, n_layer=2, n_head=4)).eval()
+    model = from_hf_openai_gpt(hf)
+    assert model.config.norm_placement == "post" and isinstance(model.stack.norm, torch.nn.Identity)
+    x = ids()
+    torch.testing.assert_close(model(x).logits, hf(x).logits, atol=1e-5, rtol=1e-5)
+    assert count_parameters(model.config) == sum(p.numel() for p in hf.parameters())
 
 
 def test_config_round_trip_through_gpt2config():
@@ -170,6 +184,31 @@ def test_causal_mask_hides_the_future():
         assert not torch.allclose(a[:, t + 1], b[:, t + 1])
 
 
+def test_the_full_pass_goes_to_scaled_dot_product_attention_with_is_causal_and_no_mask():
+    from torch.overrides import TorchFunctionMode
+
+    class Record(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            if func is torch.nn.functional.scaled_dot_product_attention:
+                self.calls.append((kwargs.get("is_causal"), kwargs.get("attn_mask")))
+            return func(*args, **kwargs)
+
+    model = tiny_gpt()
+    with Record() as full:
+        model(ids(T=6))
+    assert full.calls == [(True, None), (True, None)]  # one per layer: the fused causal kernel
+    cache = model.new_cache()
+    model(ids(T=5), cache=cache)
+    with Record() as step:
+        model(ids(T=1), cache=cache)
+    assert step.calls == [(False, None), (False, None)]  # one query sees all 6 keys: no mask at all
+
+
 def test_attention_weights_are_causal_and_sum_to_one():
     (a0, a1) = tiny_gpt()(ids(B=1, T=6), need_weights=True).attentions
     assert a0.shape == (1, 4, 6, 6)
@@ -178,7 +217,7 @@ def test_attention_weights_are_causal_and_sum_to_one():
 
 
 def test_gpt1_is_post_norm_without_a_final_norm():
-    model = tiny_gpt(norm_placement="post", activation_function="gelu")
+    model = tiny_gpt(norm_placement="post", activation_function="gelu")  # exact GELU: another FFN kind
     assert isinstance(model.stack.norm, torch.nn.Identity) and not model.stack.layers[0].cfg.norm_first
     assert model.stack.layers[0].cfg.ffn == "gelu"
     assert model(ids()).logits.shape == (2, 12, 101)

@@ -75,8 +75,8 @@ def test_breakdown_sums_to_the_count_and_gpt1_has_no_final_norm():
         count_parameters({})
 
 
-def test_gpt1_config_is_post_norm_with_exact_gelu():
+def test_gpt1_config_is_post_norm_with_tanh_gelu():
     cfg = GPT_SIZES["GPT-1"].config
-    assert cfg.norm_placement == "post" and cfg.activation_function == "gelu"
+    assert cfg.norm_placement == "post" and cfg.activation_function == "gelu_new"
     assert GPT_SIZES["GPT-1"].published is None
     assert isinstance(cfg, GPTConfig)

@@ -43,7 +43,7 @@ class GPTConfig:
     n_layer: int = 2  # GPT-2 small: 12
     n_head: int = 4  # GPT-2 small: 12
     n_inner: int | None = None  # None -> 4 * n_embd, as in GPT-2 (3072 for small)
-    activation_function: str = "gelu_new"  # GPT-2: "gelu_new" (GELU's tanh approximation); GPT-1: "gelu"
+    activation_function: str = "gelu_new"  # GPT-1, GPT-2: "gelu_new" (GELU's tanh approximation); "gelu" is exact
     layer_norm_epsilon: float = 1e-5  # GPT-2: 1e-5
     resid_pdrop: float = 0.0  # GPT-2: 0.1; dropout on each sub-block's output and the FFN's
     embd_pdrop: float = 0.0  # GPT-2: 0.1; dropout on token + position embeddings

@@ -76,7 +76,7 @@ GPT_SIZES: dict[str, PublishedSize] = {
     "GPT-1": PublishedSize(
         "GPT-1",
         GPTConfig(vocab_size=GPT1_VOCAB_SIZE, n_positions=512, n_embd=768, n_layer=12, n_head=12,
-                  activation_function="gelu", norm_placement="post", resid_pdrop=0.1, embd_pdrop=0.1, attn_pdrop=0.1),
+                  activation_function="gelu_new", norm_placement="post", resid_pdrop=0.1, embd_pdrop=0.1, attn_pdrop=0.1),
         None,
         "Radford et al. 2018, Sec. 4.1 (no total given)",
     ),
