@@ -134,6 +134,7 @@ def test_sampling_draws_only_kept_tokens_with_the_filtered_frequencies():
         (lambda x: sample_next(x[0]), r"logits must have shape \(B, V\), got \(50,\)"),
         (lambda x: sample_next(x.long()), "logits must be a float tensor of shape"),
         (lambda x: sample_next(x, greedy=1), "greedy must be True or False"),
+        (lambda x: sample_next(x.to("meta"), generator=torch.Generator()), "generator must be on the logits' device"),
     ],
 )
 def test_bad_arguments_raise_valueerror_naming_them(call, message):

@@ -92,12 +92,15 @@ def sample_next(
     """One next token per row: logits (B, V) float -> ids (B,) long.
 
     ``greedy``: the argmax (the first one on ties), ignoring the other options. Otherwise
-    a draw from softmax(:func:`filter_logits`), reproducible with a seeded ``generator``.
+    a draw from softmax(:func:`filter_logits`), reproducible with a seeded ``generator`` on
+    the logits' device.
     """
     _check_logits(logits)
     if logits.dim() != 2:
         raise ValueError(f"logits must have shape (B, V), got {tuple(logits.shape)}")
     check_bool("greedy", greedy)
+    if generator is not None and generator.device.type != logits.device.type:
+        raise ValueError(f"generator must be on the logits' device ({logits.device}), got one on {generator.device}")
     if greedy:
         return logits.argmax(-1)
     probs = filter_logits(logits, temperature=temperature, top_k=top_k, top_p=top_p).softmax(-1)  # (B, V)
