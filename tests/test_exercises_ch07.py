@@ -272,3 +272,14 @@ def test_generation_costs_linear_state_stays_fixed_while_the_cache_grows():
 def test_bad_input_is_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_scaling_rows_measure_every_kind_and_keep_the_profiler_quiet(capfd):
+    from coursekit.efficient.experiments import scaling_rows
+
+    rows = scaling_rows(("full", "linear"), (32, 64), d=8, repeats=1)
+    assert [r.n for r in rows["full"]] == [32, 64] and rows["linear"][0].kind == "linear"
+    assert rows["full"][1].peak_bytes >= 2 * 64 * 64 * 4  # the scores and weights of n = 64
+    assert "profiler_start" not in capfd.readouterr().err
+    with pytest.raises(ValueError, match="kinds must be"):
+        scaling_rows("full", (32,))

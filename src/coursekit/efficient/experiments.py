@@ -5,6 +5,8 @@
   functions of :mod:`coursekit.efficient.scaling` dispatch (:func:`count_flops`, the
   convention of torch's own FLOP counter: 2 per multiply-add). Doubling n doubles a
   linear cost and quadruples a quadratic one, whatever the hardware.
+- :func:`scaling_rows`: :func:`coursekit.efficient.scaling.measure_attention` for several
+  kinds at once, with the profiler's C++ log lines kept off the notebook page.
 - :func:`generation_costs`: the cost of generating token t, for t along a sequence: causal
   softmax attention reads a cache of t keys and values; causal linear attention
   (Katharopoulos et al. 2020, Sec. 3.4) reads a fixed-size state. Counted FLOPs and
@@ -19,7 +21,10 @@ Legend: n sequence length, t position of the generated token, Dh head width (= D
 
 from __future__ import annotations
 
+import contextlib
+import os
 import statistics
+import sys
 import time
 from typing import Sequence
 
@@ -28,9 +33,37 @@ import torch
 from ..attention import scaled_dot_product_attention
 from ..utils import check_int, check_positive
 from .linear import LinearAttentionState, elu_feature_map, linear_attention_step
-from .scaling import SCALING_KINDS, attention_fn
+from .scaling import SCALING_KINDS, ScalingRow, attention_fn, measure_attention
 
-__all__ = ["count_flops", "attention_flops", "generation_costs"]
+__all__ = ["count_flops", "attention_flops", "generation_costs", "scaling_rows"]
+
+
+@contextlib.contextmanager
+def _quiet_c_stderr():
+    """Silence writes to file descriptor 2 (not only ``sys.stderr``): torch's profiler logs a
+    'profiler_start' / 'profiler_stop' line from C++ for every profiled call, and a notebook
+    would show each of them."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def scaling_rows(
+    kinds: Sequence[str] = SCALING_KINDS, lengths: Sequence[int] = (128, 256, 512, 1024, 2048), **kwargs
+) -> dict[str, list[ScalingRow]]:
+    """{kind: :func:`coursekit.efficient.scaling.measure_attention` rows} for each kind, with the
+    profiler's C++ log lines (written on every CPU memory measurement) kept off the page.
+    ``kwargs`` go to ``measure_attention`` (``d``, ``window``, ``repeats``, ``device``, ...)."""
+    if isinstance(kinds, str) or not kinds:
+        raise ValueError(f"kinds must be a non-empty sequence of {SCALING_KINDS}, got {kinds!r}")
+    with _quiet_c_stderr():
+        return {kind: measure_attention(kind, lengths, **kwargs) for kind in kinds}
 
 
 def _product_flops(op, args, out) -> int:

@@ -318,7 +318,7 @@ def measure_doubling(n: int = DOUBLING_PROBE["n"], d: int = DOUBLING_PROBE["d"])
     answer = "stays the same" if r < 1.4 else "doubles" if r < 3.0 else "quadruples"
     return Measured(
         answer,
-        f"counted with torch's FLOP counter at width {d}: linear attention {flops['linear', n]:,} FLOPs at n = {n}, "
+        f"counted from the shapes of the matrix products (2 FLOPs per multiply-add), width {d}: linear attention {flops['linear', n]:,} FLOPs at n = {n}, "
         f"{flops['linear', 2 * n]:,} at n = {2 * n} (x{r:.2f}); full softmax attention {flops['full', n]:,} -> "
         f"{flops['full', 2 * n]:,} (x{ratio['full']:.2f}).",
     )
