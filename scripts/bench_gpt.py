@@ -91,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds of the training step")
-    parser.add_argument("--decode-repeats", type=int, default=9, help="timed rounds per decoding length")
+    parser.add_argument("--decode-repeats", type=int, default=15, help="timed rounds per decoding length")
     parser.add_argument("--B", type=int, default=8)
     parser.add_argument("--T", type=int, default=256)
     parser.add_argument("--json", type=Path, help="also write the results here")
