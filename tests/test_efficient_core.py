@@ -14,6 +14,7 @@ from coursekit.efficient import (
     PATTERN_KINDS,
     LinearAttentionState,
     ScalingRow,
+    StepRow,
     blocked_local_attention,
     bucket_mask,
     crossover_length,
@@ -30,6 +31,7 @@ from coursekit.efficient import (
     lsh_hash,
     lsh_recall,
     measure_attention,
+    measure_step,
     memory_budget_bytes,
     pattern_mask,
     strided_mask,
@@ -378,16 +380,16 @@ def test_linear_attention_validates_inputs():
 
 
 def test_measure_attention_rows_and_memory_against_theory():
-    rows = measure_attention("full", [128, 256], d=16, repeats=1)
-    assert [r.n for r in rows] == [128, 256] and all(isinstance(r, ScalingRow) for r in rows)
+    rows = measure_attention("full", [64, 128], d=8, repeats=1)
+    assert [r.n for r in rows] == [64, 128] and all(isinstance(r, ScalingRow) for r in rows)
     assert all(r.seconds > 0 for r in rows)
     for r in rows:  # the score matrix and its softmax: 2 n^2 floats, measured within 25 %
         assert r.theory_bytes == 2 * r.n**2 * 4
         assert 0.95 * r.theory_bytes <= r.peak_bytes <= 1.25 * r.theory_bytes
     assert 3.5 < rows[1].peak_bytes / rows[0].peak_bytes < 4.5  # quadratic
-    lin = measure_attention("linear", [128, 256], d=16, repeats=1)
+    lin = measure_attention("linear", [128, 256], d=8, repeats=1)
     assert 1.7 < lin[1].peak_bytes / lin[0].peak_bytes < 2.3  # linear
-    loc = measure_attention("blocked_local", [256], d=16, window=16, repeats=1, causal=True)
+    loc = measure_attention("blocked_local", [128], d=8, window=16, repeats=1, causal=True)
     assert 0.5 * loc[0].theory_bytes <= loc[0].peak_bytes <= 1.5 * loc[0].theory_bytes
     for chunk in (None, 32):
         lc = measure_attention("linear", [256], d=16, causal=True, linear_chunk=chunk, repeats=1)[0]
@@ -438,3 +440,15 @@ def test_full_attention_wall_is_where_the_scores_exceed_the_budget():
     assert full_attention_wall() > 1000
     with pytest.raises(ValueError, match="budget_bytes must be a positive int"):
         full_attention_wall(0)
+
+
+def test_measure_step_state_is_constant_for_linear_and_grows_for_softmax():
+    lin = measure_step("linear", [16, 4096], d=8, repeats=1)
+    soft = measure_step("softmax", [16, 4096], d=8, repeats=1)
+    assert all(isinstance(r, StepRow) and r.seconds > 0 for r in lin + soft)
+    assert lin[0].state_bytes == lin[1].state_bytes == (8 * 8 + 8) * 4
+    assert soft[1].state_bytes == 256 * soft[0].state_bytes == 2 * 4096 * 8 * 4
+    with pytest.raises(ValueError, match="kind must be one of"):
+        measure_step("full", [4])
+    with pytest.raises(ValueError, match="positions must be a non-empty sequence"):
+        measure_step("linear", [])

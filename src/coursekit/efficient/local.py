@@ -11,8 +11,8 @@ Papers: Niki Parmar, Ashish Vaswani, Jakob Uszkoreit, Lukasz Kaiser, Noam Shazee
 Alexander Ku, Dustin Tran (2018), "Image Transformer", https://arxiv.org/abs/1802.05751,
 Sec. 3.2 (local 1D attention: query blocks attend to their block and a memory block
 before it); Iz Beltagy, Matthew E. Peters, Arman Cohan (2020), "Longformer: The
-Long-Document Transformer", https://arxiv.org/abs/2004.05150, Sec. 3.1 (sliding window,
-"the computation complexity of this pattern is O(n x w)").
+Long-Document Transformer", https://arxiv.org/abs/2004.05150, Sec. 3.1 (sliding window:
+w/2 keys on each side, Fig. 2b; its computation grows as O(n x w), linearly in n).
 
 Legend: ... leading dims (batch, heads), T sequence length (queries = keys), Dh
 query/key width, Dv value width, w window = block size, C = ceil(T / w) blocks,

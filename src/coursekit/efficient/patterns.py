@@ -20,7 +20,7 @@ Papers:
 - Local (sliding-window) attention: Niki Parmar et al. (2018), "Image Transformer",
   https://arxiv.org/abs/1802.05751, Sec. 3.2 (local 1D attention); Iz Beltagy, Matthew
   E. Peters, Arman Cohan (2020), "Longformer: The Long-Document Transformer",
-  https://arxiv.org/abs/2004.05150, Sec. 3.1 (sliding window).
+  https://arxiv.org/abs/2004.05150, Sec. 3.1 and Fig. 2b (sliding window, w/2 keys on each side).
 - LSH buckets: Nikita Kitaev, Lukasz Kaiser, Anselm Levskaya (2020), "Reformer: The
   Efficient Transformer", https://arxiv.org/abs/2001.04451, Sec. 2 (a query reads the
   keys that share its hash bucket; see :mod:`.lsh`).
@@ -158,7 +158,7 @@ def bucket_mask(buckets: torch.Tensor, *, causal: bool = False) -> torch.Tensor:
 
 
 def _random_lsh_buckets(n: int, n_buckets: int, d: int, seed: int, device) -> torch.Tensor:
-    """Bucket ids of ``n`` seeded random vectors in ``n_buckets // 2`` directions' neighbourhoods."""
+    """Bucket ids (one hash round) of ``n`` seeded random vectors clustered around ``n_buckets`` centres."""
     g = torch.Generator().manual_seed(seed)
     # Points near a few random centres, so that buckets hold related positions (as trained
     # queries do); pure Gaussian noise would scatter every bucket uniformly.

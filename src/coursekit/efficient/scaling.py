@@ -53,6 +53,8 @@ __all__ = [
     "memory_budget_bytes",
     "full_attention_wall",
     "cpu_peak_bytes",
+    "StepRow",
+    "measure_step",
 ]
 
 SCALING_KINDS = ("full", "blocked_local", "linear")
@@ -246,6 +248,86 @@ def measure_attention(
             kind, n, d=d, heads=heads, batch=batch, window=window, causal=causal, linear_chunk=linear_chunk
         )
         rows.append(ScalingRow(kind, int(n), statistics.median(times), int(peak), theory))
+    return rows
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One generation step at position ``n``: ``seconds`` (median) and the ``state_bytes``
+    the step reads (softmax: the key/value cache of n positions; linear: its fixed state)."""
+
+    kind: str
+    n: int
+    seconds: float
+    state_bytes: int
+
+
+def measure_step(
+    kind: str,
+    positions: Sequence[int],
+    *,
+    d: int = 64,
+    heads: int = 1,
+    repeats: int = 5,
+    device: torch.device | str = "cpu",
+    seed: int = 0,
+) -> list[StepRow]:
+    """Time of generating one token's attention output at each position, by ``kind``:
+
+    - ``"softmax"``: one query against a cache of ``n`` keys and values (heads, n, d),
+      :func:`coursekit.attention.scaled_dot_product_attention`: time and memory grow with n;
+    - ``"linear"``: one :func:`coursekit.efficient.linear.linear_attention_step` from a state
+      that has seen ``n`` tokens: the same work at every position (Katharopoulos et al.
+      2020, Sec. 3.4).
+
+    Median of ``repeats`` after one warm-up (CUDA synchronised). Returns one :class:`StepRow`
+    per position.
+    """
+    from .linear import LinearAttentionState, linear_attention_step
+
+    check_choice("kind", kind, ("softmax", "linear"))
+    if isinstance(positions, (str, bytes)) or not isinstance(positions, Sequence) or not positions:
+        raise ValueError(f"positions must be a non-empty sequence of positive ints, got {positions!r}")
+    for n in positions:
+        check_positive("each of positions", n)
+    for name, value in (("d", d), ("heads", heads), ("repeats", repeats)):
+        check_positive(name, value)
+    check_int("seed", seed, min=0)
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
+    rows = []
+    for n in positions:
+        g = torch.Generator().manual_seed(seed)
+        q, k, v = (torch.randn(heads, 1, d, generator=g).to(dev) for _ in range(3))  # (H, 1, Dh): the new token
+        if kind == "softmax":
+            cache_k = torch.randn(heads, n, d, generator=g).to(dev)  # (H, n, Dh)
+            cache_v = torch.randn(heads, n, d, generator=g).to(dev)
+
+            def step():
+                return scaled_dot_product_attention(q, cache_k, cache_v)[0]
+
+            nbytes = 2 * cache_k.numel() * cache_k.element_size()
+        else:
+            state = LinearAttentionState(
+                torch.rand(heads, d, d, generator=g).to(dev), torch.rand(heads, d, generator=g).to(dev), n - 1
+            )
+
+            def step():
+                return linear_attention_step(state, q[:, 0], k[:, 0], v[:, 0])[0]
+
+            nbytes = state.nbytes
+        with torch.no_grad():
+            step()
+            times = []
+            for _ in range(repeats):
+                if cuda:
+                    torch.cuda.synchronize(dev)
+                t0 = time.perf_counter()
+                step()
+                if cuda:
+                    torch.cuda.synchronize(dev)
+                times.append(time.perf_counter() - t0)
+        rows.append(StepRow(kind, int(n), statistics.median(times), int(nbytes)))
     return rows
 
 
