@@ -159,6 +159,22 @@ def theoretical_bytes(
     return bh * per
 
 
+def _median_seconds(fn: Callable[[], object], repeats: int, device: torch.device) -> float:
+    """Median wall time of ``repeats`` calls of ``fn`` after one warm-up call (CUDA synchronised)."""
+    cuda = device.type == "cuda"
+    fn()
+    times = []
+    for _ in range(repeats):
+        if cuda:
+            torch.cuda.synchronize(device)
+        t0 = time.perf_counter()
+        fn()
+        if cuda:
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def cpu_peak_bytes(fn: Callable[[], object]) -> int:
     """Peak bytes allocated by torch's CPU allocator while ``fn()`` runs, beyond what existed before.
 
@@ -224,16 +240,7 @@ def measure_attention(
         g = torch.Generator().manual_seed(seed)
         q, k, v = (torch.randn(batch, heads, n, d, generator=g).to(dev) for _ in range(3))  # (B, H, n, Dh)
         with torch.no_grad():
-            fn(q, k, v)  # warm-up
-            times = []
-            for _ in range(repeats):
-                if cuda:
-                    torch.cuda.synchronize(dev)
-                t0 = time.perf_counter()
-                fn(q, k, v)
-                if cuda:
-                    torch.cuda.synchronize(dev)
-                times.append(time.perf_counter() - t0)
+            seconds = _median_seconds(lambda: fn(q, k, v), repeats, dev)
             if cuda:
                 torch.cuda.synchronize(dev)
                 base = torch.cuda.memory_allocated(dev)
@@ -247,7 +254,7 @@ def measure_attention(
         theory = theoretical_bytes(
             kind, n, d=d, heads=heads, batch=batch, window=window, causal=causal, linear_chunk=linear_chunk
         )
-        rows.append(ScalingRow(kind, int(n), statistics.median(times), int(peak), theory))
+        rows.append(ScalingRow(kind, int(n), seconds, int(peak), theory))
     return rows
 
 
@@ -294,7 +301,6 @@ def measure_step(
         check_positive(name, value)
     check_int("seed", seed, min=0)
     dev = torch.device(device)
-    cuda = dev.type == "cuda"
     rows = []
     for n in positions:
         g = torch.Generator().manual_seed(seed)
@@ -317,17 +323,8 @@ def measure_step(
 
             nbytes = state.nbytes
         with torch.no_grad():
-            step()
-            times = []
-            for _ in range(repeats):
-                if cuda:
-                    torch.cuda.synchronize(dev)
-                t0 = time.perf_counter()
-                step()
-                if cuda:
-                    torch.cuda.synchronize(dev)
-                times.append(time.perf_counter() - t0)
-        rows.append(StepRow(kind, int(n), statistics.median(times), int(nbytes)))
+            seconds = _median_seconds(step, repeats, dev)
+        rows.append(StepRow(kind, int(n), seconds, int(nbytes)))
     return rows
 
 
