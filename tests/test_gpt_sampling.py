@@ -8,6 +8,8 @@ import torch
 
 from coursekit.gpt import filter_logits, sample_next, temperature_scale, top_k_filter, top_p_filter
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: two threads on a busy machine are far slower
+
 NEG = float("-inf")
 
 

@@ -8,6 +8,8 @@ import torch
 
 from coursekit.gpt import GPT, GPT_SIZES, GPTConfig, count_parameters, parameter_breakdown, size_table
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: two threads on a busy machine are far slower
+
 
 def numel(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())  # parameters() yields tied weights once
