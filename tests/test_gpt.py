@@ -242,6 +242,24 @@ def test_cached_decoding_gives_the_full_pass_logits_at_every_step(prefix):
     assert cache.length == 16 and len(cache) == 2
 
 
+def test_multihead_attention_with_a_cache_layer_and_rotary_positions_equals_the_full_causal_pass():
+    from coursekit.attention import MultiHeadAttention
+    from coursekit.gpt import KVCacheLayer
+    from coursekit.transformer import RotaryEmbedding
+
+    torch.manual_seed(0)
+    mha, rotary = MultiHeadAttention(16, 2), RotaryEmbedding(8)
+    x = torch.randn(2, 7, 16)
+    full, _ = mha(x, is_causal=True, rotary=rotary)
+    layer = KVCacheLayer(capacity=7)
+    parts = [mha(x[:, :4], is_causal=True, rotary=rotary, kv_cache=layer)[0]]  # T = S = 4: the fused kernel
+    parts.append(mha(x[:, 4:6], is_causal=True, rotary=rotary, position_offset=4, kv_cache=layer)[0])  # T=2, S=6
+    parts.append(mha(x[:, 6:], is_causal=True, rotary=rotary, position_offset=6, kv_cache=layer)[0])  # T=1, S=7
+    torch.testing.assert_close(torch.cat(parts, 1), full, atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="the cache holds at most capacity=7 positions"):
+        mha(x[:, :1], is_causal=True, kv_cache=layer)
+
+
 def test_cached_attention_weights_span_the_cached_keys():
     model = tiny_gpt()
     x = ids(B=1, T=7)
