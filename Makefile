@@ -77,6 +77,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_attention.py
+	$(BIN)/python scripts/bench_gpt.py
 
 lock: $(STAMP)
 	{ head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.tmp && mv constraints.tmp constraints.txt
