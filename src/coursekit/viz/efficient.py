@@ -195,8 +195,9 @@ def scaling_chart(
     methods = list(dict.fromkeys(v["method"] for v in values))
     scales = _series_scales(methods)
     legend = alt.selection_point(name=_fresh("method"), fields=["method"], bind="legend")
+    ns = sorted({v["n"] for v in values})
     x = alt.X("n:Q", title="sequence length n", scale=alt.Scale(type="log", base=2, nice=False),
-              axis=alt.Axis(format="~s", tickCount=6))
+              axis=alt.Axis(format=",d", values=ns[:: max(1, (len(ns) + 5) // 6)], labelOverlap=True))
 
     def panel(field: str, label: str, fmt: str, first: bool) -> alt.LayerChart:
         lines = (
