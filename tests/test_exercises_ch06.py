@@ -7,7 +7,6 @@ import torch.nn.functional as F
 
 from checkresults import assert_not_yet, assert_passed
 from coursekit.exercises import (
-    apply_merge,
     check_bpe_merge,
     check_cache_prediction,
     check_generate,
@@ -81,12 +80,6 @@ def merge_with_skip_flag(ids, pair, new_id):
         else:
             out.append(a)
     return out
-
-
-def test_apply_merge_is_left_to_right_and_non_overlapping():
-    assert apply_merge([5, 5, 5], (5, 5), 9) == [9, 5]
-    assert apply_merge([1, 2, 1, 2, 1], (1, 2), 7) == [7, 7, 1]
-    assert apply_merge([], (1, 2), 7) == []
 
 
 def test_bpe_merge_checker_accepts_solutions_and_rejects_the_stub():

@@ -12,9 +12,8 @@ Learner functions, as the notebook's stubs declare them::
         # GPT, (B, T) long, int, float, int, float, int -> (B, T + max_new_tokens) long
     def my_cache_prediction():                   # -> "about 2x", "about 4x" or "about 8x"
 
-References: the shifted cross-entropy of :func:`coursekit.gpt.lm_loss`; :func:`apply_merge`
-(the merge step of Sennrich et al. 2016, Algorithm 1, as :mod:`coursekit.bpe`'s trainer applies
-it); :func:`coursekit.gpt.top_k_filter` and :func:`coursekit.gpt.top_p_filter`;
+References: the shifted cross-entropy of :func:`coursekit.gpt.lm_loss`; :func:`coursekit.bpe.merge_pair`
+(the merge step of Sennrich et al. 2016, Algorithm 1); :func:`coursekit.gpt.top_k_filter` and :func:`coursekit.gpt.top_p_filter`;
 :meth:`coursekit.gpt.GPT.generate` with the cache and a generator seeded with ``seed``; the
 prediction is measured by :func:`coursekit.gpt.experiments.generation_flops`.
 Legend: B batch, T length, V vocabulary.
@@ -27,13 +26,13 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..bpe import merge_pair
 from ..gpt import GPT, GPTConfig, top_k_filter, top_p_filter
 from ..gpt.experiments import generation_flops
 from .predict import Measured, Prediction, prediction_checker
 from .spec import Case, Exercise, Mistake, checker
 
 __all__ = [
-    "apply_merge",
     "check_lm_loss",
     "check_bpe_merge",
     "check_top_k_filter",
@@ -110,22 +109,8 @@ check_lm_loss = checker(Exercise(
 
 
 # ----------------------------------------------------------------------------- one BPE merge
-def apply_merge(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
-    """Replace every occurrence of ``pair`` in ``ids`` by ``new_id``, scanning left to right, so
-    occurrences never overlap (``a a a`` with the pair ``(a, a)`` becomes ``aa a``)."""
-    out, i = [], 0
-    while i < len(ids):
-        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == tuple(pair):
-            out.append(new_id)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
-
-
 def _merge_right_to_left(ids, pair, new_id):
-    return apply_merge(ids[::-1], tuple(pair)[::-1], new_id)[::-1]
+    return merge_pair(ids[::-1], tuple(pair)[::-1], new_id)[::-1]
 
 
 def _merge_first_only(ids, pair, new_id):
@@ -165,8 +150,8 @@ check_bpe_merge = checker(Exercise(
     name="bpe_merge",
     title="one BPE merge",
     signature="(ids, pair, new_id)",
-    reference=apply_merge,
-    reference_name="`coursekit.exercises.apply_merge` (the merge step of coursekit's BPE trainer)",
+    reference=lambda ids, pair, new_id: merge_pair(ids, tuple(pair), new_id),
+    reference_name="`coursekit.bpe.merge_pair` (the merge step of coursekit's BPE trainer and encoder)",
     doc="Sennrich et al. 2016, Algorithm 1. ids a list of ints, pair (a, b), new_id an int -> a new list with "
     "every non-overlapping occurrence of a followed by b, scanned left to right, replaced by new_id.",
     cases=lambda g: [

@@ -21,6 +21,7 @@ Legend: V vocabulary (all logits are carried, so the softmax is exact), N shown 
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Sequence
 
 import altair as alt
@@ -108,8 +109,10 @@ def sampling_explorer(
         .transform_calculate(final="datum.kept ? datum.q / datum.mass : 0")
     )
     bars_data = base.transform_filter(f"datum.pos <= {int(shown)}")
-    y = alt.Y("token:N", sort=alt.EncodingSortField("pos", order="ascending"), title=None,
-              axis=alt.Axis(labelFontSize=11, ticks=False, labelLimit=110))
+    labels = json.dumps([rows[n]["token"] for n in range(int(shown))], ensure_ascii=False)
+    # y is the rank position (unique, in order in every layer); the axis shows each token's text
+    y = alt.Y("pos:O", title=None, axis=alt.Axis(labelExpr=f"{labels}[datum.value - 1]", labelFontSize=11, ticks=False,
+                                                 labelLimit=110))
     colour = alt.Color("status:N", scale=alt.Scale(domain=["kept", "removed"], range=[MAIN_COLOR, REMOVED_COLOR]),
                        legend=_legend(None, ["kept", "removed"]))
     tips = [alt.Tooltip("token:N"), alt.Tooltip("logit:Q", format=".2f"), alt.Tooltip("p:Q", title="p after T", format=".3f"),
