@@ -33,6 +33,7 @@ from coursekit.diagrams.svg import (
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 CHAPTERS = Path(__file__).resolve().parent.parent / "chapters"
+WRITTEN = sorted(int(p.name[:2]) for p in CHAPTERS.glob("[0-9][0-9]_*.ipynb"))  # the chapters on disk
 NAMES = list(DIAGRAMS)
 DARK_SIGNALS = (
     'html[data-theme="dark"]',  # the book's theme toggle (pydata-sphinx-theme)
@@ -52,7 +53,7 @@ def style_text(name: str) -> str:
 
 # ----------------------------------------------------------------------------- the registry
 def test_every_chapter_has_two_diagrams():
-    for chapter in range(1, 6):
+    for chapter in WRITTEN:
         assert len(diagram_names(chapter)) >= 2, f"chapter {chapter}: {diagram_names(chapter)}"
 
 
@@ -279,7 +280,7 @@ def _diagram_cells(path: Path) -> list[tuple[int, str, dict]]:
     return found, nb["cells"]
 
 
-@pytest.mark.parametrize("chapter", range(1, 6))
+@pytest.mark.parametrize("chapter", WRITTEN)
 def test_chapter_shows_its_diagrams(chapter):
     (path,) = CHAPTERS.glob(f"{chapter:02d}_*.ipynb")
     found, cells = _diagram_cells(path)
