@@ -27,7 +27,7 @@ def kept_in_chart(**kw) -> int:
 
 @pytest.mark.parametrize(
     "temperature, top_k, top_p",
-    [(1.0, 50, 0.9), (0.5, 10, 0.5), (2.0, 60, 0.95), (1.0, 3, 1.0), (0.7, 60, 0.05), (1.3, 25, 0.8)],
+    [(0.5, 10, 0.5), (2.0, 60, 0.95), (0.7, 3, 0.05)],
 )
 def test_the_browser_keeps_the_tokens_coursekit_keeps(temperature, top_k, top_p):
     want = torch.isfinite(filter_logits(LOGITS, temperature=temperature, top_k=top_k, top_p=top_p)).sum().item()

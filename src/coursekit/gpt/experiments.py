@@ -9,15 +9,16 @@ compress" at toy scale, the KV cache's speed-up, and the work of generation coun
 - :func:`quantize_weights`, :func:`magnitude_prune`, :func:`weight_bytes`: the two compressions
   of Li, Wallace, Shen, Lin, Keutzer, Klein & Gonzalez (2020), *Train Large, Then Compress:
   Rethinking Model Size for Efficient Training and Inference of Transformers*, ICML,
-  https://arxiv.org/abs/2002.11794 (Sec. 4-5: quantisation and magnitude pruning of the
-  large model, compared with a small one of the same size), done here on weight matrices
+  https://arxiv.org/abs/2002.11794 (quantisation and magnitude pruning of the large model,
+  compared with a small model of the same size), done here on the weight matrices
   with plain torch (fake quantisation: weights rounded to ``bits`` bits, one scale per row).
 - :func:`steps_to_reach`: the first logged step at which a curve reaches a loss.
 - :func:`generation_timings`: time per generated token with and without the KV cache, against
   the prompt length (the cache turns each step's O(t) forward over the whole prefix into one
   token's forward).
-- :func:`generation_flops`: the exact number of floating-point operations of generating n tokens
-  (``torch.utils.flop_counter``), deterministic, for the predict-then-run exercise.
+- :func:`generation_flops`: the floating-point operations of the matrix products in generating n
+  tokens, counted from the shapes of the forward calls (deterministic, for the predict-then-run
+  exercise).
 
 Legend: B batch, T window length (block size), V vocabulary, n generated tokens, t prefix length.
 The model is a :class:`coursekit.gpt.GPT`.
@@ -31,7 +32,6 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..corpus import eval_windows as _eval_windows
