@@ -33,6 +33,7 @@ INTERACTIVE = (
     "document_explorer",  # chapter 3
     "temperature_explorer", "show_self_attention",  # chapter 4
     "positional_encoding_explorer", "warmup_explorer",  # chapter 5
+    "sampling_explorer",  # chapter 6
     "pattern_gallery", "scaling_chart",  # chapter 7
 )
 
