@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from ..transformer.block import BlockConfig
+from ..transformer.ffn import HF_ACTIVATIONS
 from ..utils import check_bool, check_choice, check_positive, check_real, plain_numbers
 
 __all__ = ["ACTIVATIONS", "NORM_PLACEMENTS", "GPTConfig"]
 
-# transformers' activation names -> coursekit's FeedForward kinds
-ACTIVATIONS = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu", "relu": "relu"}
+ACTIVATIONS = HF_ACTIVATIONS  # transformers' activation names -> coursekit's FeedForward kinds (shared with BERT)
 NORM_PLACEMENTS = ("pre", "post")
 
 

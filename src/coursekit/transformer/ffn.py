@@ -23,7 +23,7 @@ from torch import nn
 
 from ..utils import check_choice, check_positive
 
-__all__ = ["FFNS", "GATED", "FeedForward", "matched_d_ff"]
+__all__ = ["FFNS", "GATED", "HF_ACTIVATIONS", "FeedForward", "matched_d_ff", "ffn_activation"]
 
 def _gelu_tanh(x: torch.Tensor) -> torch.Tensor:
     """GELU's tanh approximation (Hendrycks & Gimpel 2016, Sec. 2), GPT-2's activation ("gelu_new")."""
@@ -33,6 +33,15 @@ def _gelu_tanh(x: torch.Tensor) -> torch.Tensor:
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "gelu_tanh": _gelu_tanh, "glu": torch.sigmoid, "reglu": F.relu, "geglu": F.gelu, "swiglu": F.silu}
 FFNS = tuple(_ACTIVATIONS)
 GATED = ("glu", "reglu", "geglu", "swiglu")
+# transformers' activation names (GPT-2's activation_function, BERT's hidden_act) -> FFN kinds
+HF_ACTIVATIONS = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu", "relu": "relu"}
+
+
+def ffn_activation(kind: str):
+    """The elementwise function of FFN kind ``kind`` (for a gated kind, the one on its gate),
+    e.g. ``ffn_activation("gelu")`` is ``F.gelu`` (exact, erf), BERT's and its MLM head's."""
+    check_choice("ffn", kind, FFNS)
+    return _ACTIVATIONS[kind]
 
 
 def matched_d_ff(d_ff: int, kind: str) -> int:

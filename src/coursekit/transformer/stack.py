@@ -96,11 +96,14 @@ class StackOutput:
     """``hidden`` (B, T, D), after the final norm when the blocks are pre-norm;
     ``attentions``: one (B, H, T, T) self-attention tensor per layer, and ``cross_attentions``
     one (B, H, T, S) tensor per layer for a stack of cross-attention blocks; both None unless
-    asked for with ``need_weights=True``."""
+    asked for with ``need_weights=True``. ``hidden_states``: L + 1 tensors (B, T, D), the
+    embeddings' output and each layer's (the last one equal to ``hidden``), as transformers'
+    ``output_hidden_states``; None unless asked for with ``need_hidden_states=True``."""
 
     hidden: torch.Tensor
     attentions: tuple[torch.Tensor, ...] | None = None
     cross_attentions: tuple[torch.Tensor, ...] | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
 
 
 class Stack(nn.Module):
@@ -142,12 +145,14 @@ class Stack(nn.Module):
         need_weights: bool = False,
         position_offset: int = 0,
         kv_cache: Sequence | None = None,
+        need_hidden_states: bool = False,
         **embed_kwargs,
     ) -> StackOutput:
         """ids (B, T) long (checked by the model that owns the vocabulary); memory (B, S, D)
         for cross-attention stacks; masks as for :class:`Block` / :class:`CrossAttentionBlock`,
         True = may attend; ``position_offset``: the position of ids[:, 0]; ``kv_cache``: one
-        key/value cache per layer (e.g. :class:`coursekit.gpt.KVCache`), self-attention stacks only."""
+        key/value cache per layer (e.g. :class:`coursekit.gpt.KVCache`), self-attention stacks only;
+        ``need_hidden_states``: also return every layer's output (:class:`StackOutput`)."""
         if self.cross_attention and memory is None:
             raise ValueError("memory must be a (B, S, D) tensor for a stack of cross-attention blocks, got None")
         if not self.cross_attention and (memory is not None or memory_padding_mask is not None):
@@ -162,7 +167,8 @@ class Stack(nn.Module):
                 f"kv_cache must hold one cache per layer ({len(self.layers)}) of a self-attention stack, "
                 f"got {len(kv_cache)} for a stack with cross_attention={self.cross_attention}"
             )
-        attentions, cross = [], []
+        check_bool("need_hidden_states", need_hidden_states)
+        attentions, cross, states = [], [], [x]
         for i, layer in enumerate(self.layers):
             if self.cross_attention:
                 x, (w, c) = layer(x, memory, memory_padding_mask=memory_padding_mask, **common)
@@ -170,6 +176,10 @@ class Stack(nn.Module):
             else:
                 x, w = layer(x, kv_cache=None if kv_cache is None else kv_cache[i], **common)
             attentions.append(w)
+            states.append(x)
+        hidden = self.norm(x)
+        states[-1] = hidden  # after the final norm (pre-norm), as transformers' GPT-2 reports it
+        hidden_states = tuple(states) if need_hidden_states else None
         if not need_weights:
-            return StackOutput(self.norm(x))
-        return StackOutput(self.norm(x), tuple(attentions), tuple(cross) if self.cross_attention else None)
+            return StackOutput(hidden, hidden_states=hidden_states)
+        return StackOutput(hidden, tuple(attentions), tuple(cross) if self.cross_attention else None, hidden_states)
