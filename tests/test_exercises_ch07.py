@@ -259,6 +259,21 @@ def test_generation_costs_linear_state_stays_fixed_while_the_cache_grows():
     assert by["softmax + KV cache", 16]["bytes_held"] == 2 * 16 * 8 * 4
 
 
+def test_generation_costs_count_every_multiply_add_of_both_steps():
+    d = 8
+    rows = generation_costs((4, d), d=d, repeats=1)
+    by = {(r["method"], r["t"]): r["flops"] for r in rows}
+    # softmax with t cached tokens: scores and weighted sum, 2 t d multiply-adds; linear: update and read, 2 d^2
+    assert by["softmax + KV cache", 4] == 2 * 2 * 4 * d
+    assert by["linear, recurrent", 4] == by["linear, recurrent", d] == 2 * 2 * d * d
+    # the update is counted as the matrix product it is: the same count as an explicit (Dh, 1) @ (1, Dv)
+    assert by["linear, recurrent", 4] - count_flops(lambda: torch.randn(1, d) @ torch.randn(d, d)) == count_flops(
+        lambda: torch.randn(d, 1) @ torch.randn(1, d)
+    )
+    # with d cached tokens, the two steps do the same arithmetic
+    assert by["softmax + KV cache", d] == by["linear, recurrent", d]
+
+
 @pytest.mark.parametrize(
     "call, match",
     [

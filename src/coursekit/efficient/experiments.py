@@ -9,8 +9,9 @@
   kinds at once, with the profiler's C++ log lines kept off the notebook page.
 - :func:`generation_costs`: the cost of generating token t, for t along a sequence: causal
   softmax attention reads a cache of t keys and values; causal linear attention
-  (Katharopoulos et al. 2020, Sec. 3.4) reads a fixed-size state. Counted FLOPs and
-  bytes held, plus the measured time per step.
+  (Katharopoulos et al. 2020, Sec. 3.4) updates and reads a fixed-size state. Counted FLOPs
+  (the matrix products, plus the linear step's state update, an outer product that torch
+  computes element-wise) and bytes held, plus the measured time per step.
 
 Paper: Angelos Katharopoulos, Apoorv Vyas, Nikolaos Pappas, Francois Fleuret (2020),
 "Transformers are RNNs: Fast Autoregressive Transformers with Linear Attention", ICML,
@@ -138,6 +139,14 @@ def generation_costs(
     on a state of t tokens: a (d, d) matrix and a (d,) vector whatever t). ``ms`` is the
     median of ``repeats`` timed steps (wall clock, so it varies by machine); the FLOPs and
     bytes are counts.
+
+    ``flops`` is :func:`count_flops` of the step (its matrix products, 2 per multiply-add),
+    and for the linear step also the state update ``S + phi(k_t) v_t^T``: ``linear_attention_step``
+    forms that outer product by broadcasting, which :func:`count_flops` does not see, so its
+    Dh * Dv multiply-adds (2 * Dh * Dv FLOPs, the count of the same product as a matrix
+    product) are added here. Both steps then count every multiply-add of their attention:
+    4 t d for the cached softmax step (scores and weighted sum), 4 d^2 for the linear step
+    (update and read). Element-wise work (softmax, feature maps, normaliser) is not counted.
     """
     positions = _lengths(positions)
     check_positive("d", d)
@@ -158,9 +167,10 @@ def generation_costs(
         def linear_step():
             return linear_attention_step(state, q_t, k_t, v_t)[0]
 
-        for method, step, held in (
-            ("softmax + KV cache", softmax_step, (keys.numel() + values.numel()) * keys.element_size()),
-            ("linear, recurrent", linear_step, state.nbytes),
+        update_flops = 2 * state.kv.shape[-2] * state.kv.shape[-1]  # the outer product phi(k_t) v_t^T, (Dh, Dv)
+        for method, step, held, extra in (
+            ("softmax + KV cache", softmax_step, (keys.numel() + values.numel()) * keys.element_size(), 0),
+            ("linear, recurrent", linear_step, state.nbytes, update_flops),
         ):
             with torch.no_grad():
                 step()  # warm-up
@@ -169,6 +179,6 @@ def generation_costs(
                     t0 = time.perf_counter()
                     step()
                     times.append(time.perf_counter() - t0)
-            rows.append({"method": method, "t": t, "flops": count_flops(step), "bytes_held": int(held),
+            rows.append({"method": method, "t": t, "flops": count_flops(step) + extra, "bytes_held": int(held),
                          "ms": 1000 * statistics.median(times)})
     return rows

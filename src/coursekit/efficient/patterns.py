@@ -9,7 +9,7 @@ building the ``n x n`` matrix.
 Papers:
 
 - Rewon Child, Scott Gray, Alec Radford, Ilya Sutskever (2019), "Generating Long
-  Sequences with Sparse Transformers", https://arxiv.org/abs/1904.10509, Sec. 4.2 and
+  Sequences with Sparse Transformers", https://arxiv.org/abs/1904.10509, Sec. 4.3 and
   Fig. 3: the *strided* pattern, ``A1_i = {t, ..., i}`` with ``t = max(0, i - l)`` and
   ``A2_i = {j : (i - j) mod l = 0}``; the *fixed* pattern,
   ``A1_i = {j : floor(j / l) = floor(i / l)}`` and ``A2_i = {j : j mod l in {l - c, ..., l - 1}}``
@@ -73,7 +73,7 @@ def _check_head(head: int | None) -> None:
 def strided_mask(
     n: int, stride: int, *, causal: bool = True, head: int | None = None, device: torch.device | str | None = None
 ) -> torch.Tensor:
-    """(n, n) Sparse Transformer *strided* pattern (Child et al. 2019, Sec. 4.2, Fig. 3b).
+    """(n, n) Sparse Transformer *strided* pattern (Child et al. 2019, Sec. 4.3, Fig. 3b).
 
     Head 1 reads the previous ``stride`` positions and itself (``0 <= i - j <= l``), head 2
     every ``l``-th position back (``(i - j) mod l == 0``); ``head=None`` gives their union.
@@ -100,7 +100,7 @@ def fixed_mask(
     head: int | None = None,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """(n, n) Sparse Transformer *fixed* pattern (Child et al. 2019, Sec. 4.2, Fig. 3c).
+    """(n, n) Sparse Transformer *fixed* pattern (Child et al. 2019, Sec. 4.3, Fig. 3c).
 
     Head 1 reads its own block of ``stride`` positions (``j // l == i // l``), head 2 the
     last ``c`` positions of every block (``j mod l >= l - c``), the "summary" cells that

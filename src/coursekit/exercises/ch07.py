@@ -54,7 +54,7 @@ check_strided_mask = checker(Exercise(
     signature="(n, stride)",
     reference=lambda n, stride: strided_mask(n, stride),
     reference_name="`coursekit.efficient.patterns.strided_mask`",
-    doc="Child et al. 2019, Sec. 4.2. n positions, stride l -> (n, n) bool, True where query i may read key j: "
+    doc="Child et al. 2019, Sec. 4.3. n positions, stride l -> (n, n) bool, True where query i may read key j: "
     "j <= i and (i - j <= l or (i - j) % l == 0), the union of the two heads' patterns.",
     cases=lambda g: [
         Case("n=9, stride=3", (9, 3)),
