@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
 import torch
 
 from ..utils import check_bool, check_choice, check_int, check_positive
@@ -184,10 +185,11 @@ class WordPiece:
         if not isinstance(text, str):
             raise ValueError(f"text must be a str, got {type(text).__name__}")
         check_bool("allow_special", allow_special)
-        chunks = self._special_re.split(text) if allow_special else [text]
+        chunks = self._special_re.split(text) if allow_special and "[" in text else [text]
         ids: list[int] = []
         words: list[int] = []
         w = 0
+        cache, pieces_of = self._cache, self.word_pieces
         for k, chunk in enumerate(chunks):
             if k % 2 == 1:
                 ids.append(self.vocab[chunk])
@@ -195,9 +197,9 @@ class WordPiece:
                 w += 1
                 continue
             for word in self.words(chunk):
-                pieces = self.word_pieces(word)
-                ids.extend(pieces)
-                words.extend([w] * len(pieces))
+                pieces = cache.get(word) or pieces_of(word)
+                ids += pieces
+                words += [w] * len(pieces)
                 w += 1
         return ids, words
 
@@ -325,7 +327,11 @@ def pad_encoded(encs: Sequence[Encoded], pad_id: int, length: int | None = None)
         raise ValueError(f"length must be at least the longest input ({max(len(e) for e in encs)}), got {T}")
 
     def stack(field: str, fill: int) -> torch.Tensor:
-        return torch.tensor([getattr(e, field) + [fill] * (T - len(e)) for e in encs], dtype=torch.long)  # (B, T)
+        flat: list[int] = []
+        for e in encs:
+            flat += getattr(e, field)
+            flat += [fill] * (T - len(e))
+        return torch.from_numpy(np.array(flat, dtype=np.int64)).view(len(encs), T)  # (B, T); faster than torch.tensor(list)
 
     return EncodedBatch(
         stack("input_ids", pad_id), stack("token_type_ids", 0), stack("attention_mask", 0),

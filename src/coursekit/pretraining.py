@@ -1,0 +1,379 @@
+"""BERT's pretraining data: masked-language-model targets and next-sentence pairs.
+
+Devlin, Chang, Lee and Toutanova, 2019, "BERT: Pre-training of Deep Bidirectional
+Transformers for Language Understanding", NAACL, arXiv:1810.04805: Sec. 3.1 (Task #1
+masked LM: choose 15% of the WordPiece tokens at random; a chosen token is replaced by
+``[MASK]`` 80% of the time, by a random token 10% and kept 10%, and the model predicts
+the original; Task #2 next sentence prediction: B follows A 50% of the time, else B is
+a random sentence from the corpus), Appendix A.1 (the inputs: two spans, ``[CLS] A
+[SEP] B [SEP]``, masking after WordPiece "with no special consideration given to
+partial word pieces") and Appendix C.2 (Table 8: the masking ablation, MASK/SAME/RND
+rates). Whole-word masking: google-research/bert's README (2019-05-31 release): choose
+words, mask all their pieces. Static vs dynamic masking: Liu et al., 2019, "RoBERTa: A
+Robustly Optimized BERT Pretraining Approach", arXiv:1907.11692, Sec. 4.1 (BERT masked
+once in preprocessing, duplicating the data 10 times so that each sequence is seen with
+10 masks; dynamic masking draws a new mask every time a sequence is fed).
+
+Conventions are transformers': labels -100 where nothing is predicted (the
+cross-entropy's ``ignore_index``), ``next_sentence_label`` 0 = B is the next sentence,
+1 = B is random (``BertForPreTraining``), ``attention_mask`` 1 = real token. With the
+same seed, :func:`mask_tokens` draws exactly what ``DataCollatorForLanguageModeling``
+draws (tests/test_pretraining.py checks it), whole-word masking included.
+
+Legend: B sequences in a batch, T tokens per sequence, N examples, V vocabulary size.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Iterator, Sequence
+
+import torch
+
+from .corpus import corpus_docs
+from .utils import check_bool, check_choice, check_int, check_positive, check_real, check_tensor
+from .wordpiece import WordPiece, pad_encoded
+
+__all__ = [
+    "split_sentences",
+    "corpus_sentences",
+    "MASKING_PRESETS",
+    "Masked",
+    "mask_tokens",
+    "NspPair",
+    "nsp_pairs",
+    "Examples",
+    "encode_examples",
+    "PretrainingBatch",
+    "pretraining_batches",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Sentences
+
+_ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "mr", "mrs", "ms", "dr", "no", "fig", "approx", "resp", "al"})
+_BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences by rule, for the docstring corpus.
+
+    Every line (paragraph) is split apart first. Inside a line a sentence ends at
+    ``.``, ``!`` or ``?`` (and any closing quotes or brackets) followed by whitespace
+    and then a capital letter or a digit (perhaps after an opening quote or bracket),
+    unless the word before the full stop is a common abbreviation (``e.g.``, ``i.e.``,
+    ``etc.``, ``vs.``, ``cf.``, ``Dr.``, ``No.``, ...) or a single capital letter (an
+    initial). So ``os.path.join`` never splits (no space) and ``e.g. Foo`` does not.
+    Empty lines give no sentence; each sentence is stripped.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a str, got {type(text).__name__}")
+    out: list[str] = []
+    for line in text.split("\n"):
+        start = 0
+        for m in _BOUNDARY.finditer(line):
+            before = line[start:m.start()].rsplit(None, 1)
+            last = before[-1].lstrip("([\"'") if before else ""
+            if last.lower() in _ABBREVIATIONS or (len(last) == 1 and last.isupper()):
+                continue
+            out.append(line[start:m.end()].strip())
+            start = m.end()
+        out.append(line[start:].strip())
+    return [s for s in out if s]
+
+
+def corpus_sentences(split: str = "train", val_fraction: float = 0.1, seed: int = 0) -> list[list[str]]:
+    """The corpus's documents (:func:`coursekit.corpus.corpus_docs`) as lists of sentences
+    (:func:`split_sentences`), documents without a sentence left out."""
+    docs = (split_sentences(d) for d in corpus_docs(split, val_fraction, seed))
+    return [d for d in docs if d]
+
+
+# ---------------------------------------------------------------------------------------------
+# Masked LM
+
+# BERT's Table 8 (Appendix C.2): (MASK, SAME, RND) shares of the chosen tokens
+MASKING_PRESETS: dict[str, tuple[float, float, float]] = {
+    "80/10/10": (0.8, 0.1, 0.1),  # BERT's choice
+    "100/0/0": (1.0, 0.0, 0.0),  # always [MASK]
+    "80/0/20": (0.8, 0.0, 0.2),
+    "80/20/0": (0.8, 0.2, 0.0),
+    "0/20/80": (0.0, 0.2, 0.8),
+    "0/0/100": (0.0, 0.0, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class Masked:
+    """A masked batch: ``input_ids`` (B, T) long with the replacements made; ``labels``
+    (B, T) long, the original id where a token was chosen for prediction, -100 elsewhere."""
+
+    input_ids: torch.Tensor
+    labels: torch.Tensor
+
+    @property
+    def chosen(self) -> torch.Tensor:
+        """(B, T) bool: the tokens the model must predict."""
+        return self.labels != -100
+
+
+def _check_generator(generator: object) -> None:
+    if not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+
+
+def mask_tokens(
+    input_ids: torch.Tensor,
+    *,
+    vocab_size: int,
+    mask_id: int,
+    generator: torch.Generator,
+    special_mask: torch.Tensor | None = None,
+    special_ids: Sequence[int] = (),
+    mlm_probability: float = 0.15,
+    mask_frac: float = 0.8,
+    random_frac: float = 0.1,
+    word_ids: torch.Tensor | None = None,
+) -> Masked:
+    """Choose tokens to predict and corrupt them, as BERT's masked LM (Sec. 3.1).
+
+    ``input_ids`` (B, T) long, left unchanged (a corrupted copy is returned). Tokens
+    never chosen: those where ``special_mask`` (B, T; nonzero = special, as
+    transformers' ``special_tokens_mask``) is set, and any whose id is in
+    ``special_ids`` (pass ``[CLS]``, ``[SEP]`` and ``[PAD]``, so padding is never chosen).
+
+    Each other token is chosen with probability ``mlm_probability``. A chosen token
+    becomes ``[MASK]`` with probability ``mask_frac``, else a uniformly random id in
+    ``[0, vocab_size)`` with probability ``random_frac / (1 - mask_frac)`` (so
+    ``random_frac`` of all chosen), else stays; the label is its original id either
+    way. ``MASKING_PRESETS`` holds Table 8's settings.
+
+    Whole-word masking: ``word_ids`` (B, T) long, the word of each token (-1: none; ids
+    are compared within a row). Each word is chosen with probability
+    ``mlm_probability`` (drawn at its first token) and then all its pieces are chosen;
+    the 80/10/10 replacement is still drawn per token, as in google-research/bert.
+
+    The random draws come from ``generator`` (CPU) in transformers'
+    ``DataCollatorForLanguageModeling`` order: the choice, then ``[MASK]``, then (unless
+    ``mask_frac`` is 1 or ``random_frac`` 0) random-or-keep, then the random ids; so a
+    generator seeded as the collator's ``seed=`` gives identical tensors.
+    """
+    dims = check_tensor("input_ids", input_ids, shape=("B", "T"), dtype=torch.long)
+    check_positive("vocab_size", vocab_size)
+    check_int("mask_id", mask_id, min=0, max=vocab_size - 1)
+    _check_generator(generator)
+    check_real("mlm_probability", mlm_probability, low=0.0, high=1.0)
+    check_real("mask_frac", mask_frac, low=0.0, high=1.0)
+    check_real("random_frac", random_frac, low=0.0, high=1.0)
+    if mask_frac + random_frac > 1 + 1e-9:
+        raise ValueError(f"mask_frac + random_frac must be at most 1, got {mask_frac} + {random_frac}")
+    shape, dev = input_ids.shape, generator.device
+    ids = input_ids.to(dev)
+    never = torch.zeros(shape, dtype=torch.bool, device=dev)
+    if special_mask is not None:
+        check_tensor("special_mask", special_mask, shape=("B", "T"), dims=dims)
+        never |= special_mask.to(dev).bool()
+    for s in special_ids:
+        never |= ids == s
+    if word_ids is not None:
+        check_tensor("word_ids", word_ids, shape=("B", "T"), dtype=torch.long, dims=dims)
+        w = word_ids.to(dev)
+        never |= w < 0
+        first = (w >= 0) & torch.cat([torch.ones_like(w[:, :1], dtype=torch.bool), w[:, 1:] != w[:, :-1]], 1)  # (B, T)
+        draw_at = first & ~never
+    else:
+        draw_at = ~never
+    prob = torch.full(shape, float(mlm_probability), device=dev)
+    prob.masked_fill_(~draw_at, 0.0)
+    chosen = torch.bernoulli(prob, generator=generator).bool()  # (B, T)
+    if word_ids is not None:  # a word is chosen when its first token is: spread to all its pieces
+        same = (w[:, :, None] == w[:, None, :]) & (w[:, :, None] >= 0)  # (B, T, T)
+        chosen = (same & chosen[:, None, :]).any(-1) & ~never
+    labels = torch.where(chosen, ids, torch.full_like(ids, -100))
+    out = ids.clone()
+    to_mask = torch.bernoulli(torch.full(shape, float(mask_frac), device=dev), generator=generator).bool() & chosen
+    out[to_mask] = mask_id
+    if mask_frac < 1 and random_frac > 0:
+        scaled = float(random_frac) / (1 - float(mask_frac))
+        to_random = torch.bernoulli(torch.full(shape, scaled, device=dev), generator=generator).bool() & chosen & ~to_mask
+        random_ids = torch.randint(vocab_size, shape, dtype=torch.long, generator=generator, device=dev)
+        out[to_random] = random_ids[to_random]
+    return Masked(out.to(input_ids.device), labels.to(input_ids.device))
+
+
+# ---------------------------------------------------------------------------------------------
+# Next sentence prediction
+
+
+@dataclass(frozen=True)
+class NspPair:
+    """Segment A, segment B and whether B is random (``label`` 1) or A's next sentence
+    (``label`` 0, transformers' ``next_sentence_label``). ``a_at`` and ``b_at``:
+    (document, sentence) where each came from."""
+
+    a: str
+    b: str
+    label: int
+    a_at: tuple[int, int]
+    b_at: tuple[int, int]
+
+
+def nsp_pairs(docs: Sequence[Sequence[str]], generator: torch.Generator, *, random_prob: float = 0.5) -> list[NspPair]:
+    """One pair for every two consecutive sentences of a document (documents as lists of
+    sentences, :func:`corpus_sentences`): A is the first; with probability ``random_prob``
+    B is a sentence drawn uniformly from a uniformly drawn *other* document (label 1),
+    else B is the sentence after A (label 0). Deterministic given ``generator``."""
+    if isinstance(docs, str) or not all(isinstance(d, Sequence) and not isinstance(d, str) for d in docs):
+        raise ValueError("docs must be a list of documents, each a list of sentences (str)")
+    _check_generator(generator)
+    check_real("random_prob", random_prob, low=0.0, high=1.0)
+    if any(len(d) == 0 for d in docs):
+        raise ValueError("docs must each hold at least one sentence, got an empty document")
+    if len(docs) < 2:
+        raise ValueError(f"docs must hold at least 2 documents (a random B comes from another), got {len(docs)}")
+    at = [(d, i) for d, doc in enumerate(docs) for i in range(len(doc) - 1)]
+    n = len(at)
+    coin = torch.rand(n, generator=generator) < random_prob
+    other = torch.randint(len(docs) - 1, (n,), generator=generator)
+    where = torch.rand(n, generator=generator)
+    sizes = [len(d) for d in docs]
+    pairs = []
+    for k, (d, i) in enumerate(at):
+        if coin[k]:
+            e = int(other[k]) + (int(other[k]) >= d)  # any document but d
+            j = min(int(float(where[k]) * sizes[e]), sizes[e] - 1)
+            pairs.append(NspPair(docs[d][i], docs[e][j], 1, (d, i), (e, j)))
+        else:
+            pairs.append(NspPair(docs[d][i], docs[d][i + 1], 0, (d, i), (d, i + 1)))
+    return pairs
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Tokenised examples, padded to one length T: ``input_ids``, ``token_type_ids``,
+    ``attention_mask``, ``word_ids`` (-1: special or padding), ``special_tokens_mask`` (1 at
+    ``[CLS]``/``[SEP]``/``[PAD]``), each (N, T) long; ``next_sentence_label`` (N,) long
+    or None (single segments, no NSP); the tokeniser's ``vocab_size`` and ``mask_id``."""
+
+    input_ids: torch.Tensor
+    token_type_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    word_ids: torch.Tensor
+    special_tokens_mask: torch.Tensor
+    next_sentence_label: torch.Tensor | None
+    vocab_size: int
+    mask_id: int
+
+    def __len__(self) -> int:
+        return self.input_ids.shape[0]
+
+
+def encode_examples(tokenizer: WordPiece, items: Sequence[NspPair] | Sequence[str], *, max_length: int = 128) -> Examples:
+    """Tokenise NSP pairs (``[CLS] A [SEP] B [SEP]``, cut to ``max_length`` with
+    longest-first truncation) or single texts (``[CLS] text [SEP]``, no NSP label)."""
+    if not isinstance(tokenizer, WordPiece):
+        raise ValueError(f"tokenizer must be a WordPiece, got {type(tokenizer).__name__}")
+    check_int("max_length", max_length, min=3)
+    items = list(items)
+    if not items:
+        raise ValueError("items must hold at least one NspPair or text, got none")
+    if all(isinstance(x, NspPair) for x in items):
+        encs = [tokenizer.encode_pair(x.a, x.b, max_length=max_length) for x in items]
+        nsp = torch.tensor([x.label for x in items], dtype=torch.long)
+    elif all(isinstance(x, str) for x in items):
+        encs = [tokenizer.encode_pair(x, max_length=max_length) for x in items]
+        nsp = None
+    else:
+        raise ValueError("items must be all NspPair or all str, got a mixture or other types")
+    b = pad_encoded(encs, tokenizer.pad_id)
+    return Examples(b.input_ids, b.token_type_ids, b.attention_mask, b.word_ids, b.special_tokens_mask, nsp,
+                    tokenizer.vocab_size, tokenizer.mask_id)
+
+
+@dataclass(frozen=True)
+class PretrainingBatch:
+    """One batch for ``BertForPreTraining``-style training; field names are that model's
+    arguments. ``input_ids`` (masked), ``token_type_ids``, ``attention_mask``, ``labels``
+    (-100 where nothing is predicted): each (B, T) long, T the batch's longest input;
+    ``next_sentence_label`` (B,) long, or None without NSP."""
+
+    input_ids: torch.Tensor
+    token_type_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    labels: torch.Tensor
+    next_sentence_label: torch.Tensor | None
+
+    def to(self, device: torch.device | str) -> "PretrainingBatch":
+        return PretrainingBatch(*(None if t is None else t.to(device) for t in (
+            self.input_ids, self.token_type_ids, self.attention_mask, self.labels, self.next_sentence_label)))
+
+
+MASKINGS = ("dynamic", "static")
+
+
+def pretraining_batches(
+    examples: Examples,
+    batch_size: int,
+    *,
+    generator: torch.Generator,
+    epochs: int = 1,
+    masking: str = "dynamic",
+    static_copies: int = 1,
+    whole_word: bool = False,
+    mlm_probability: float = 0.15,
+    mask_frac: float = 0.8,
+    random_frac: float = 0.1,
+    shuffle: bool = True,
+    drop_last: bool = False,
+) -> Iterator[PretrainingBatch]:
+    """Batches of masked examples for ``epochs`` passes over ``examples``.
+
+    ``masking="dynamic"`` (RoBERTa): a new mask every time an example is fed.
+    ``"static"`` (BERT's preprocessing): ``static_copies`` masks drawn per example before
+    the first batch, epoch ``e`` using copy ``e % static_copies`` (RoBERTa Sec. 4.1
+    describes BERT's data duplicated 10 times). Masking as :func:`mask_tokens`, with
+    ``[CLS]``, ``[SEP]`` and ``[PAD]`` never chosen; ``whole_word`` chooses whole words
+    (each pre-token, its ``##`` pieces together). Example order is shuffled each epoch
+    with ``generator`` (``shuffle=False``: in order); each batch is cut to its longest input.
+    """
+    if not isinstance(examples, Examples):
+        raise ValueError(f"examples must be an Examples (encode_examples), got {type(examples).__name__}")
+    check_positive("batch_size", batch_size)
+    _check_generator(generator)
+    check_positive("epochs", epochs)
+    check_choice("masking", masking, MASKINGS)
+    check_positive("static_copies", static_copies)
+    check_bool("whole_word", whole_word)
+    check_bool("shuffle", shuffle)
+    check_bool("drop_last", drop_last)
+    N = len(examples)
+    settings = dict(vocab_size=examples.vocab_size, mask_id=examples.mask_id, mlm_probability=mlm_probability,
+                    mask_frac=mask_frac, random_frac=random_frac)
+
+    def draw(rows: torch.Tensor) -> Masked:
+        return mask_tokens(
+            examples.input_ids[rows], generator=generator, special_mask=examples.special_tokens_mask[rows],
+            word_ids=examples.word_ids[rows] if whole_word else None, **settings,
+        )
+
+    copies = [draw(torch.arange(N)) for _ in range(static_copies)] if masking == "static" else None
+    for epoch in range(epochs):
+        order = torch.randperm(N, generator=generator) if shuffle else torch.arange(N)
+        for start in range(0, N, batch_size):
+            rows = order[start:start + batch_size]
+            if drop_last and len(rows) < batch_size:
+                break
+            masked = draw(rows) if copies is None else copies[epoch % static_copies]
+            ids, labels = (masked.input_ids, masked.labels) if copies is None else (masked.input_ids[rows], masked.labels[rows])
+            attn = examples.attention_mask[rows]
+            T = int(attn.sum(1).max())
+            nsp = examples.next_sentence_label
+            yield PretrainingBatch(
+                ids[:, :T], examples.token_type_ids[rows, :T], attn[:, :T], labels[:, :T],
+                None if nsp is None else nsp[rows],
+            )
