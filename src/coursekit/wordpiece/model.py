@@ -108,7 +108,8 @@ class WordPiece:
         self.max_input_chars_per_word = max_input_chars_per_word
         self.prefix = prefix
         self._special_re = re.compile("(" + "|".join(re.escape(s) for s in SPECIAL_TOKENS) + ")")
-        self._cache: dict[str, tuple[int, ...]] = {}
+        self._cache: dict[str, tuple[int, ...]] = {}  # word -> ids
+        self._text_cache: dict[tuple[str, bool], tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
     # ---- ids of the special tokens
     @property
@@ -180,11 +181,21 @@ class WordPiece:
         self._cache[word] = ids
         return ids
 
-    def _encode_words(self, text: str, allow_special: bool) -> tuple[list[int], list[int]]:
-        """Ids and each id's word index (counted from 0 in ``text``)."""
+    def _encode_words(self, text: str, allow_special: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Ids and each id's word index (counted from 0 in ``text``), remembered per text
+        (a sentence is encoded once as segment A and again as B)."""
         if not isinstance(text, str):
             raise ValueError(f"text must be a str, got {type(text).__name__}")
         check_bool("allow_special", allow_special)
+        key = (text, bool(allow_special))
+        hit = self._text_cache.get(key)
+        if hit is None:
+            if len(self._text_cache) >= 100_000:
+                self._text_cache.clear()
+            hit = self._text_cache[key] = self._encode_text(text, allow_special)
+        return hit
+
+    def _encode_text(self, text: str, allow_special: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
         chunks = self._special_re.split(text) if allow_special and "[" in text else [text]
         ids: list[int] = []
         words: list[int] = []
@@ -201,11 +212,11 @@ class WordPiece:
                 ids += pieces
                 words += [w] * len(pieces)
                 w += 1
-        return ids, words
+        return tuple(ids), tuple(words)
 
     def encode(self, text: str, *, allow_special: bool = True) -> list[int]:
         """The ids of ``text``, without ``[CLS]``/``[SEP]``."""
-        return self._encode_words(text, allow_special)[0]
+        return list(self._encode_words(text, allow_special)[0])
 
     def tokens(self, text: str, *, allow_special: bool = True) -> list[str]:
         """The pieces of ``text`` as strings: ``['the', 'token', '##iser']``."""
