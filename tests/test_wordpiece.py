@@ -255,3 +255,15 @@ def test_trained_vocabulary_encodes_like_transformers():
     result = compare_ids(wp, texts)
     assert result.first_difference is None and result.same_input_ids == len(texts)
     assert wp.tokens("the function returns")[:2] == ["the", "function"]  # frequent words are whole tokens
+
+
+def test_the_pure_python_legacy_tokenizer_differs_only_in_final_sigma(minilm, minilm_dir):
+    """transformers 5 keeps the old pure-Python BERT tokenizer as BertTokenizerLegacy. It
+    lower-cases with str.lower, which writes a word-final capital sigma as ς; the tokenizers
+    library (and coursekit) lower-case each character alone, giving σ."""
+    from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
+
+    legacy = BertTokenizerLegacy(str(minilm_dir / "vocab.txt"))
+    texts = corpus_sentences(300) + [t for t in EDGE_CASES if "Σ" not in t]
+    assert [t for t in texts if legacy(t)["input_ids"] != minilm.encode_pair(t).input_ids] == []
+    assert legacy.tokenize("ΟΔΟΣ") != minilm.tokens("ΟΔΟΣ") and "##σ" in minilm.tokens("ΟΔΟΣ")

@@ -21,6 +21,8 @@ What matches transformers' ``BertTokenizer`` for ``do_lower_case=True``
   no cut. ``[CLS] A [SEP] B [SEP]``, segment ids 0 then 1, truncation as transformers.
   Characters new in recent Unicode versions (which the tokenizers library's tables
   predate) can be classed differently; every other character is treated the same.
+  transformers' old pure-Python tokenizer (``BertTokenizerLegacy`` in transformers 5)
+  differs only in writing a word-final capital sigma as ``ς`` (Python's ``str.lower``).
 
 :func:`train_wordpiece` learns a vocabulary: merges chosen by the likelihood ratio
 ``count(ab) / (count(a) count(b))`` or by frequency (which is what the tokenizers
