@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from coursekit.gpt import GPT, GPTConfig, lm_loss
+from coursekit.corpus import eval_windows
 from coursekit.gpt.experiments import (
     generation_flops,
     generation_timings,
@@ -15,6 +16,7 @@ from coursekit.gpt.experiments import (
     quantize_weights,
     steps_to_reach,
     train_lm,
+    unigram_loss,
     weight_bytes,
     weight_matrices,
 )
@@ -118,9 +120,40 @@ def test_generation_flops_count_the_prefix_again_without_a_cache():
     assert generation_flops(m, 3, use_cache=False) == generation_flops(m, 3, use_cache=False, seed=5)
 
 
-def test_generation_timings_give_a_row_per_length_and_mode():
+def test_generation_timings_give_a_row_per_length_and_kind():
     m = tiny(cfg=GPTConfig(vocab_size=20, n_positions=32, n_embd=8, n_layer=1, n_head=2))
     rows = generation_timings(m, [4, 8], new_tokens=2, rounds=1)
-    assert [(r["prompt"], r["cache"]) for r in rows] == [(4, "with cache"), (4, "without cache"), (8, "with cache"),
-                                                        (8, "without cache")]
-    assert all(r["ms_per_token"] > 0 for r in rows)
+    kinds = ["new token, without cache", "new token, with cache", "the prompt, into the cache"]
+    assert [(r["prompt"], r["kind"]) for r in rows] == [(t, k) for t in (4, 8) for k in kinds]
+    assert all(r["ms"] > 0 for r in rows)
+
+
+def test_the_timed_cached_steps_are_the_new_tokens_of_generate():
+    """What the 'with cache' timing runs: one-token steps after a cache filled with the prompt,
+    the same tokens generate picks after its first (prompt) step."""
+    from coursekit.gpt.experiments import _greedy_cached_steps
+
+    m = tiny(cfg=GPTConfig(vocab_size=20, n_positions=32, n_embd=8, n_layer=1, n_head=2)).eval()
+    prompt = torch.randint(0, 20, (1, 6), generator=torch.Generator().manual_seed(1))
+    want = m.generate(prompt, 5, greedy=True)  # (1, 11): the prompt pass picks token 6, then 4 one-token steps
+    cache = m.new_cache()
+    with torch.no_grad():
+        first = m(prompt, cache=cache).logits[:, -1].argmax(-1, keepdim=True)  # (1, 1)
+    got = _greedy_cached_steps(m, cache, first, 4)
+    assert torch.equal(first, want[:, 6:7]) and torch.equal(got, want[:, 7:])
+    assert cache.length == 6 + 4  # four one-token steps, nothing recomputed
+
+
+def test_unigram_loss_is_add_one_frequencies_on_the_held_out_tokens():
+    train, held = torch.tensor([0, 0, 0, 1, 2, 2]), torch.tensor([0, 2, 3, 0])
+    p = torch.tensor([4, 2, 3, 1], dtype=torch.float64) / (6 + 4)  # counts + 1 over N + V
+    want = -(p[held].log()).mean().item()
+    assert unigram_loss(train, held, 4) == pytest.approx(want)
+    # on held_out_loss's windows: the targets of eval_windows, nothing else
+    ids = periodic_ids(41) % 4
+    _, y = eval_windows(ids, 8, 3)
+    assert unigram_loss(train, ids, 4, block_size=8, max_windows=3) == pytest.approx(-(p[y.flatten()].log()).mean().item())
+    with pytest.raises(ValueError, match=r"held_ids must hold ids in \[0, vocab_size=4\)"):
+        unigram_loss(train, torch.tensor([4]), 4)
+    with pytest.raises(ValueError, match="train_ids must be a non-empty 1-d long tensor"):
+        unigram_loss(train.float(), held, 4)

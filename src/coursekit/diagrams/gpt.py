@@ -112,13 +112,13 @@ def causal_shift() -> Canvas:
     "kv_cache",
     chapter=6,
     title="The KV cache: what one generation step computes and what it reuses",
-    alt="""Two panels for generating token t + 1 after a prefix of t = 4 tokens. Top, without a
-    cache: the whole prefix of five positions goes through the model again, and every layer
-    recomputes the keys and values of all five positions, work that grows with the prefix.
+    alt="""Two panels for the step that reads positions 0 to t (here t = 4, five positions) and
+    predicts token t + 1. Top, without a cache: all five positions go through the model again,
+    and every layer recomputes the keys and values of all of them, work that grows with the prefix.
     Bottom, with a KV cache: every layer keeps the keys and values of the earlier positions
     (shaded grey, reused), computes the query, key and value of the new position only
     (highlighted), appends that key and value to its cache, and the one new query attends
-    over all t + 1 cached keys. The cache holds 2 L tensors of shape (B, H, t, Dh).""",
+    over all t + 1 keys (the t cached ones and its own). The cache holds 2 L tensors of shape (B, H, t, Dh).""",
 )
 def kv_cache() -> Canvas:
     c = Canvas("kv_cache", height=414)

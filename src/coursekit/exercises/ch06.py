@@ -476,8 +476,8 @@ def measure_cache_work(short: int = 6) -> Measured:
     answer = min(("about 2x", 2), ("about 4x", 4), ("about 8x", 8), key=lambda c: abs(math.log(ratio[False] / c[1])))[0]
     return Measured(
         answer,
-        f"without the cache, {2 * short} tokens took {ratio[False]:.1f} times the multiply-adds of {short} "
-        f"({work[False][0]:,} -> {work[False][1]:,} FLOPs); with the cache, {ratio[True]:.1f} times.",
+        f"without the cache, {2 * short} tokens took {ratio[False]:.1f} times the floating-point operations of {short} "
+        f"({work[False][0]:,} -> {work[False][1]:,}); with the cache, {ratio[True]:.1f} times.",
     )
 
 

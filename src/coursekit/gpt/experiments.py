@@ -7,15 +7,17 @@ compress" at toy scale, the KV cache's speed-up, and the work of generation coun
 - :func:`train_lm`: Adam with a short linear warm-up, :func:`coursekit.train.fit` as the loop,
   the held-out loss (and perplexity, exp of it) every ``eval_every`` steps.
 - :func:`quantize_weights`, :func:`magnitude_prune`, :func:`weight_bytes`: the two compressions
-  of Li, Wallace, Shen, Lin, Keutzer, Klein & Gonzalez (2020), *Train Large, Then Compress:
-  Rethinking Model Size for Efficient Training and Inference of Transformers*, ICML,
-  https://arxiv.org/abs/2002.11794 (quantisation and magnitude pruning of the large model,
+  of Li, Wallace, Shen, Lin, Keutzer, Klein & Gonzalez (2020), *Train Big, Then Compress:
+  Rethinking Model Size for Efficient Training and Inference of Transformers*, ICML, PMLR 119
+  (the arXiv version, https://arxiv.org/abs/2002.11794, is titled *Train Large, Then Compress*) (quantisation and magnitude pruning of the large model,
   compared with a small model of the same size), done here on the weight matrices
   with plain torch (fake quantisation: weights rounded to ``bits`` bits, one scale per row).
 - :func:`steps_to_reach`: the first logged step at which a curve reaches a loss.
+- :func:`unigram_loss`: the held-out loss of a model that ignores the context, add-one smoothed
+  token frequencies of the training split (the baseline a language model must beat first).
 - :func:`generation_timings`: time per generated token with and without the KV cache, against
-  the prompt length (the cache turns each step's O(t) forward over the whole prefix into one
-  token's forward).
+  the prompt length (the cache turns each step's forward over the whole prefix into one
+  token's forward), with the one pass that fills the cache with the prompt timed separately.
 - :func:`generation_flops`: the floating-point operations of the matrix products in generating n
   tokens, counted from the shapes of the forward calls (deterministic, for the predict-then-run
   exercise).
@@ -29,7 +31,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -40,12 +42,14 @@ from ..train import History, fit
 from ..transformer.table1 import interleaved_ms
 from ..utils import check_int, check_positive, check_real
 from .model import lm_loss
+from .sampling import sample_next
 
 __all__ = [
     "held_out_loss",
     "LMRun",
     "train_lm",
     "steps_to_reach",
+    "unigram_loss",
     "weight_matrices",
     "weight_bytes",
     "quantize_weights",
@@ -153,6 +157,25 @@ def steps_to_reach(run: LMRun, target: float) -> int | None:
     return None
 
 
+def unigram_loss(train_ids: torch.Tensor, held_ids: torch.Tensor, vocab_size: int, *, block_size: int | None = None,
+                 max_windows: int | None = None) -> float:
+    """Held-out loss (nats per token) of the unigram model: every next token is drawn from the
+    training split's token frequencies, add-one smoothed, p(v) = (count(v) + 1) / (N + V), whatever
+    the context. With ``block_size`` it is scored on the targets of the same held-out windows as
+    :func:`held_out_loss` (``max_windows`` as there); without, on every held-out token."""
+    check_positive("vocab_size", vocab_size)
+    for name, ids in (("train_ids", train_ids), ("held_ids", held_ids)):
+        if not isinstance(ids, torch.Tensor) or ids.dim() != 1 or ids.dtype != torch.long or ids.numel() == 0:
+            raise ValueError(f"{name} must be a non-empty 1-d long tensor of token ids, got {ids!r:.80}")
+        if int(ids.min()) < 0 or int(ids.max()) >= vocab_size:
+            raise ValueError(f"{name} must hold ids in [0, vocab_size={vocab_size}), got ids from {int(ids.min())} "
+                             f"to {int(ids.max())}")
+    counts = torch.bincount(train_ids.cpu(), minlength=vocab_size).double()  # (V,)
+    log_p = ((counts + 1) / (counts.sum() + vocab_size)).log()
+    targets = held_ids.cpu() if block_size is None else _eval_windows(held_ids.cpu(), block_size, max_windows)[1].flatten()
+    return float(-log_p[targets].mean())
+
+
 # ----------------------------------------------------------------------------- compression
 def weight_matrices(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
     """The model's 2-d weight matrices (linear layers, embeddings, position tables), each once
@@ -216,6 +239,22 @@ def nonzero_weights(model: nn.Module) -> int:
 
 
 # ----------------------------------------------------------------------------- generation cost
+PROMPT_PASS = "the prompt, into the cache"
+CACHED_STEP = "new token, with cache"
+UNCACHED_STEP = "new token, without cache"
+
+
+@torch.no_grad()
+def _greedy_cached_steps(model: nn.Module, cache, first: torch.Tensor, n: int) -> torch.Tensor:
+    """Feed ``first`` (B, 1) after the positions ``cache`` holds, then each argmax, one token at a time:
+    ``n`` one-token forward passes. Returns the n tokens they pick, (B, n)."""
+    x, picked = first, []
+    for _ in range(n):
+        x = sample_next(model(x, cache=cache).logits[:, -1], greedy=True)[:, None]  # (B, 1)
+        picked.append(x)
+    return torch.cat(picked, dim=1)
+
+
 def generation_timings(
     model: nn.Module,
     prompt_lengths: Sequence[int],
@@ -225,13 +264,21 @@ def generation_timings(
     vocab_size: int | None = None,
     seed: int = 0,
 ) -> list[dict]:
-    """Time per generated token (ms), greedy, with and without the KV cache, for each prompt length.
+    """Time (ms) of the steps of greedy generation with and without the KV cache, per prompt length.
 
-    For each length t a random prompt (1, t) is extended by ``new_tokens`` tokens, once with
-    ``use_cache=True`` and once with ``use_cache=False``; the two are timed in alternation
-    (:func:`coursekit.transformer.interleaved_ms`, median of ``rounds``) so that a change in the
-    machine's load falls on both. Rows: ``{"prompt": t, "cache": "with cache" | "without cache",
-    "ms_per_token": ...}``. ``prompt + new_tokens`` must fit the model's positions."""
+    For each length t a random prompt (1, t) is extended by ``new_tokens`` tokens, and three
+    things are timed in alternation (:func:`coursekit.transformer.interleaved_ms`, median of
+    ``rounds``) so that a change in the machine's load falls on all of them:
+
+    - ``"new token, without cache"``: ``model.generate(..., use_cache=False)``, whose every step runs
+      the whole prefix again; its time divided by ``new_tokens``;
+    - ``"new token, with cache"``: the cache already holds the prompt's keys and values (filled once,
+      untimed), and only the ``new_tokens`` one-token steps are timed, divided by ``new_tokens``;
+    - ``"the prompt, into the cache"``: the one full pass over the prompt that fills the cache
+      (paid once per generation, not per token).
+
+    Rows: ``{"prompt": t, "kind": one of the three, "ms": ...}``. ``prompt + new_tokens`` must fit
+    the model's positions."""
     check_positive("new_tokens", new_tokens)
     check_positive("rounds", rounds)
     device = next(model.parameters()).device
@@ -242,16 +289,25 @@ def generation_timings(
     for t in prompt_lengths:
         check_positive("prompt length", t)
         prompt = torch.randint(0, V, (1, t), generator=gen).to(device)
+        steps_cache, prompt_cache = model.new_cache(), model.new_cache()
+        with torch.no_grad():
+            first = sample_next(model(prompt, cache=steps_cache).logits[:, -1], greedy=True)[:, None]  # (1, 1)
 
-        def run(cache: bool, prompt=prompt) -> Callable[[], object]:
-            def go():
-                with torch.no_grad():
-                    return model.generate(prompt, new_tokens, greedy=True, use_cache=cache)
-            return go
+        def uncached(prompt=prompt):
+            with torch.no_grad():
+                return model.generate(prompt, new_tokens, greedy=True, use_cache=False)
 
-        ms = interleaved_ms({"with cache": run(True), "without cache": run(False)}, warmup=1, rounds=rounds,
-                            cuda=device.type == "cuda")
-        rows += [{"prompt": int(t), "cache": name, "ms_per_token": v / new_tokens} for name, v in ms.items()]
+        def cached(cache=steps_cache, first=first, t=t):
+            return _greedy_cached_steps(model, cache.crop(t), first, new_tokens)
+
+        def prompt_pass(cache=prompt_cache, prompt=prompt):
+            with torch.no_grad():
+                return model(prompt, cache=cache.crop(0)).logits
+
+        ms = interleaved_ms({UNCACHED_STEP: uncached, CACHED_STEP: cached, PROMPT_PASS: prompt_pass}, warmup=1,
+                            rounds=rounds, cuda=device.type == "cuda")
+        per_call = {UNCACHED_STEP: new_tokens, CACHED_STEP: new_tokens, PROMPT_PASS: 1}
+        rows += [{"prompt": int(t), "kind": name, "ms": v / per_call[name]} for name, v in ms.items()]
     return rows
 
 

@@ -2,7 +2,7 @@
 
 - Temperature: sample from softmax(logits / t); t < 1 sharpens, t > 1 flattens, t -> 0 is greedy.
 - Top-k: Fan, Lewis & Dauphin (2018), *Hierarchical Neural Story Generation*,
-  https://arxiv.org/abs/1805.04833, Sec. 5.4: sample from the k most likely tokens only.
+  https://arxiv.org/abs/1805.04833: sample from the k most likely tokens only.
 - Top-p: Holtzman, Buys, Du, Forbes & Choi (2020), *The Curious Case of Neural Text
   Degeneration*, https://arxiv.org/abs/1904.09751, Sec. 3.1, Eq. 2-3: sample from the smallest
   set of most likely tokens whose probability mass is at least p.

@@ -7,7 +7,9 @@ embedding P x D, per block 12 D^2 + 13 D with a 4D-wide FFN (attention 4 (D^2 + 
 Published sizes: Radford et al. (2019), GPT-2, Table 2: 117M, 345M, 762M and 1542M
 parameters for 12/24/36/48 layers of width 768/1024/1280/1600. The released checkpoints
 have 124M, 355M, 774M and 1558M: the paper's figures are smaller. :func:`size_table` shows
-what the configs give: counted with GPT-1's vocabulary (40,478 tokens, Radford et al. 2018)
+what the configs give: counted with GPT-1's released vocabulary (40,478 tokens: the vocabulary
+file released with GPT-1's weights, and the ``vocab_size`` default of transformers'
+``OpenAIGPTConfig``; the GPT-1 paper, Radford et al. 2018, gives only its 40,000 BPE merges)
 instead of GPT-2's 50,257, all four rounded counts equal the paper's exactly; leaving out
 the position table instead does not (124.4M - 0.8M = 123.7M for small). So the
 published figures are what the same models have with a 40,478-token vocabulary, a
@@ -35,7 +37,7 @@ __all__ = [
     "size_table",
 ]
 
-GPT1_VOCAB_SIZE = 40478  # 40,000 BPE merges plus the base characters and special tokens
+GPT1_VOCAB_SIZE = 40478  # GPT-1's released vocabulary (transformers' OpenAIGPTConfig default); the paper: 40,000 merges
 
 
 def parameter_breakdown(config: GPTConfig) -> dict[str, int]:

@@ -12,7 +12,7 @@
   (a trained GPT), with sliders for T, k and p. It needs a running kernel.
 
 Fan, Lewis & Dauphin (2018), *Hierarchical Neural Story Generation*, ACL,
-https://arxiv.org/abs/1805.04833 (top-k, Sec. 5.3 "top-k random sampling"); Holtzman, Buys, Du,
+https://arxiv.org/abs/1805.04833 (top-k: sampling from the k most likely tokens); Holtzman, Buys, Du,
 Forbes & Choi (2020), *The Curious Case of Neural Text Degeneration*, ICLR,
 https://arxiv.org/abs/1904.09751 (nucleus sampling, Sec. 3.1).
 
