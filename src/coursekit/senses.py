@@ -19,8 +19,8 @@ the biLM's first layer is better for part of speech, the second for word sense):
 
 - :func:`nearest_centroid_accuracy`: each held-out vector gets the label of the nearest
   class mean (cosine), the paper's 1-nearest-neighbour sense disambiguation made cheaper.
-- :func:`probe_layers`: a linear probe (multinomial logistic regression, L-BFGS, no
-  randomness but the split) per layer, and optionally one on the scalar mix of all layers
+- :func:`probe_layers`: a linear probe (multinomial logistic regression, full-batch Adam
+  from zero weights, no randomness but the split) per layer, and optionally one on the scalar mix of all layers
   (:class:`coursekit.elmo.ScalarMix`), whose learned weights say which layers the task reads.
 
 Legend: N examples (tokens), D feature width, L+1 layers, C classes.
@@ -371,26 +371,23 @@ class ProbeResult:
 
 
 def _fit_linear(
-    x: torch.Tensor, y: torch.Tensor, C: int, l2: float, max_iter: int, mix: ScalarMix | None = None
+    x: torch.Tensor, y: torch.Tensor, C: int, l2: float, steps: int, lr: float, mix: ScalarMix | None = None
 ) -> torch.nn.Module:
-    """Multinomial logistic regression (and a scalar mix in front, when given) by full-batch
-    L-BFGS from zero weights: deterministic."""
+    """Multinomial logistic regression (and a scalar mix in front, when given), full-batch
+    Adam from zero weights: deterministic."""
     D = x.shape[-1]
     linear = torch.nn.Linear(D, C)
     torch.nn.init.zeros_(linear.weight)
     torch.nn.init.zeros_(linear.bias)
     params = list(linear.parameters()) + (list(mix.parameters()) if mix is not None else [])
-    opt = torch.optim.LBFGS(params, lr=1, max_iter=max_iter, line_search_fn="strong_wolfe")
-
-    def closure():
-        opt.zero_grad()
-        h = mix(x) if mix is not None else x
-        loss = F.cross_entropy(linear(h), y) + l2 * linear.weight.pow(2).sum()
-        loss.backward()
-        return loss
-
+    opt = torch.optim.Adam(params, lr=lr)
     with torch.enable_grad():
-        opt.step(closure)
+        for _ in range(steps):
+            h = mix(x) if mix is not None else x
+            loss = F.cross_entropy(linear(h), y) + l2 * linear.weight.pow(2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
     return linear
 
 
@@ -402,19 +399,21 @@ def probe_layers(
     test_fraction: float = 0.3,
     seed: int = 0,
     l2: float = 1e-3,
-    max_iter: int = 100,
+    steps: int = 200,
+    lr: float = 0.05,
     scalar_mix: bool = False,
 ) -> ProbeResult:
     """A linear probe per layer: ``layers`` (L+1, N, D) (or a list of (N, D), one per layer,
     widths may differ), ``labels`` N class labels (e.g. POS tags or ``"duck:food"``).
     Features are standardised with the training split's mean and deviation; the probe is
-    logistic regression with an L2 penalty ``l2`` fitted by L-BFGS (``max_iter``
-    iterations); the split is :func:`stratified_split` (by ``groups`` when given). With
+    logistic regression with an L2 penalty ``l2`` fitted by ``steps`` full-batch Adam steps
+    (rate ``lr``) from zero weights; the split is :func:`stratified_split` (by ``groups`` when given). With
     ``scalar_mix`` (equal widths only), one more probe reads
     :class:`coursekit.elmo.ScalarMix` of all layers, trained jointly; its softmax weights
     are returned."""
     check_real("l2", l2, low=0.0)
-    check_positive("max_iter", max_iter)
+    check_positive("steps", steps)
+    check_real("lr", lr, low=0.0, low_open=True)
     check_bool("scalar_mix", scalar_mix)
     y, classes = _label_ids(labels)
     feats = list(layers) if not isinstance(layers, torch.Tensor) else list(layers.unbind(0))
@@ -435,7 +434,7 @@ def probe_layers(
     std_feats = [standardise(f) for f in feats]
     accs = []
     for f in std_feats:
-        linear = _fit_linear(f[train], y[train], C, l2, max_iter)
+        linear = _fit_linear(f[train], y[train], C, l2, steps, lr)
         with torch.no_grad():
             accs.append(float((linear(f[test]).argmax(1) == y[test]).float().mean()))
     mix_acc = mix_w = None
@@ -444,7 +443,7 @@ def probe_layers(
             raise ValueError("scalar_mix needs layers of equal width")
         stacked = torch.stack(std_feats)  # (L+1, N, D)
         mix = ScalarMix(len(std_feats))
-        linear = _fit_linear(stacked[:, train], y[train], C, l2, max_iter, mix)
+        linear = _fit_linear(stacked[:, train], y[train], C, l2, steps, lr, mix)
         with torch.no_grad():
             mix_acc = float((linear(mix(stacked[:, test])).argmax(1) == y[test]).float().mean())
             mix_w = tuple(mix.weights.tolist())

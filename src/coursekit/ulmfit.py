@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .senses import sense_sentences
-from .utils import check_bool, check_int, check_positive, check_real
+from .utils import check_choice, check_int, check_positive, check_real
 
 __all__ = [
     "stlr",
@@ -279,6 +279,7 @@ def sample_efficiency(
                         ("batch_size", batch_size)]:
         check_positive(name, value)
     check_real("lr", lr, low=0.0, low_open=True)
+    check_choice("task", task, ("order", "sense"))
     t0 = time.perf_counter()
     data = sense_sentences(55, seed=0)  # 55 per sense: the most every sense has
     by_label: dict[str, list] = {}
@@ -293,6 +294,7 @@ def sample_efficiency(
     classes = sorted(by_label)
     encode = lambda ss: _pad([[vocab[w] for w in s.tokens] for s in ss])  # noqa: E731
     label = lambda ss: torch.tensor([classes.index(s.label) for s in ss])  # noqa: E731
+    x_text = encode(pool)  # the unlabelled text the language model reads: sentences as the grammar makes them
     if task == "order":  # acceptability: the sentence as made (1) or with two neighbouring words swapped (0)
         classes = [0, 1]
         test, pool = _with_swaps(test, 1), _with_swaps(pool, 2)
@@ -308,7 +310,7 @@ def sample_efficiency(
     opt = torch.optim.Adam(lm.parameters(), lr=lr)
     lm.train()
     for _ in range(lm_steps):
-        b = x_pool[torch.randint(0, len(x_pool), (batch_size,), generator=gen)]
+        b = x_text[torch.randint(0, len(x_text), (batch_size,), generator=gen)]
         logits = lm.lm_logits(b[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), b[:, 1:].reshape(-1), ignore_index=0)
         opt.zero_grad(set_to_none=True)
@@ -316,8 +318,9 @@ def sample_efficiency(
         opt.step()
     lm.eval()
     with torch.no_grad():
-        logits = lm.lm_logits(x_test[:, :-1])
-        ppl = math.exp(float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x_test[:, 1:].reshape(-1), ignore_index=0)))
+        held_out = encode([s for s in test if s.sense != "swapped"])  # sentences as made
+        logits = lm.lm_logits(held_out[:, :-1])
+        ppl = math.exp(float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), held_out[:, 1:].reshape(-1), ignore_index=0)))
     lm_state = {k: v.clone() for k, v in lm.state_dict().items()}
 
     # 2. fine-tune with n labels, against the same model from scratch
@@ -338,4 +341,4 @@ def sample_efficiency(
                 accs[pretrained].append(_accuracy(model, x_test, y_test))
         pre.append(sum(accs[True]) / len(seeds))
         scr.append(sum(accs[False]) / len(seeds))
-    return SampleEfficiency(tuple(n_labels), tuple(pre), tuple(scr), len(test), len(pool), ppl, time.perf_counter() - t0)
+    return SampleEfficiency(tuple(n_labels), tuple(pre), tuple(scr), len(test), len(x_text), ppl, time.perf_counter() - t0)
