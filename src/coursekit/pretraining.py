@@ -46,6 +46,7 @@ __all__ = [
     "Examples",
     "encode_examples",
     "PretrainingBatch",
+    "MASKINGS",
     "pretraining_batches",
 ]
 
@@ -195,7 +196,7 @@ def mask_tokens(
     to_mask = torch.bernoulli(torch.full(shape, float(mask_frac), device=dev), generator=generator).bool() & chosen
     out[to_mask] = mask_id
     if mask_frac < 1 and random_frac > 0:
-        scaled = float(random_frac) / (1 - float(mask_frac))
+        scaled = min(1.0, float(random_frac) / (1 - float(mask_frac)))  # 0.2 / (1 - 0.8) rounds above 1
         to_random = torch.bernoulli(torch.full(shape, scaled, device=dev), generator=generator).bool() & chosen & ~to_mask
         random_ids = torch.randint(vocab_size, shape, dtype=torch.long, generator=generator, device=dev)
         out[to_random] = random_ids[to_random]
