@@ -245,8 +245,10 @@ def test_trainer_vocabulary_equals_tokenizers_wordpiece_trainer():
     # tokenizers numbers its ##-alphabet in hash order, which decides ties between equal
     # counts; merges agree in order up to the first such tie, and the vocabularies differ
     # at most in tokens made by tied merges near the end (identical at 3,000 on the full split)
-    assert result.agree_prefix > 100 and result.tie_at_divergence in (None, True)
-    assert result.n_common >= 695
+    ours = train_wordpiece(corpus_docs("train")[:400], 700, min_frequency=0).merges
+    first_tie = next(i for i in range(len(ours) - 1) if ours[i][2] == ours[i + 1][2])
+    assert result.agree_prefix >= first_tie and result.tie_at_divergence in (None, True)
+    assert result.n_common >= 695  # measured: 699 or 700 from run to run
 
 
 def test_trained_vocabulary_encodes_like_transformers():
