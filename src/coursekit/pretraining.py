@@ -338,7 +338,7 @@ def pretraining_batches(
     ``"static"`` (BERT's preprocessing): ``static_copies`` masks drawn per example before
     the first batch, epoch ``e`` using copy ``e % static_copies`` (RoBERTa Sec. 4.1
     describes BERT's data duplicated 10 times). Masking as :func:`mask_tokens`, with
-    ``[CLS]``, ``[SEP]`` and ``[PAD]`` never chosen; ``whole_word`` chooses whole words
+    ``[CLS]``, ``[SEP]``, ``[PAD]`` (and a ``[MASK]`` written in the text) never chosen; ``whole_word`` chooses whole words
     (each pre-token, its ``##`` pieces together). Example order is shuffled each epoch
     with ``generator`` (``shuffle=False``: in order); each batch is cut to its longest input.
     """
@@ -359,6 +359,7 @@ def pretraining_batches(
     def draw(rows: torch.Tensor) -> Masked:
         return mask_tokens(
             examples.input_ids[rows], generator=generator, special_mask=examples.special_tokens_mask[rows],
+            special_ids=(examples.mask_id,),  # a literal "[MASK]" in the text is never a target
             word_ids=examples.word_ids[rows] if whole_word else None, **settings,
         )
 
