@@ -46,7 +46,7 @@ def bench(B: int, T: int, rounds: int, padded: bool = False, backward: bool = Tr
 
     def fwd_ours():
         with torch.no_grad():
-            ours(ids, types, key_padding_mask=kpm)
+            ours(ids, token_type_ids=types, key_padding_mask=kpm)
 
     def fwd_theirs():
         with torch.no_grad():
@@ -54,7 +54,7 @@ def bench(B: int, T: int, rounds: int, padded: bool = False, backward: bool = Tr
 
     def step_ours():
         ours.zero_grad(set_to_none=True)
-        out = ours(ids, types, key_padding_mask=kpm)
+        out = ours(ids, token_type_ids=types, key_padding_mask=kpm)
         ((out.hidden * w).sum() + out.pooled.sum()).backward()
 
     def step_theirs():

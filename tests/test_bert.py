@@ -61,7 +61,7 @@ def test_bertmodel_weights_load_into_coursekit_and_give_the_same_states_attentio
     model = from_hf_bert(hf)
     assert isinstance(model, BertModel) and not model.training
     ids, types, mask = batch()
-    ours = model(ids, types, key_padding_mask=mask, need_weights=True)
+    ours = model(ids, token_type_ids=types, key_padding_mask=mask, need_weights=True)
     theirs = hf(input_ids=ids, token_type_ids=types, attention_mask=mask.long(), output_attentions=True,
                 output_hidden_states=True)
     close(ours.hidden, theirs.last_hidden_state)
@@ -78,7 +78,7 @@ def test_bertmodel_weights_load_into_coursekit_and_give_the_same_states_attentio
 def test_coursekit_weights_load_into_bertforpretraining_and_give_the_same_logits_both_attention_paths():
     model = tiny(BertForPreTraining, seed=3)
     ids, types, mask = batch(seed=2)
-    ours = model(ids, types, key_padding_mask=mask)
+    ours = model(ids, token_type_ids=types, key_padding_mask=mask)
     for impl in ("sdpa", "eager"):
         hf = to_hf_bert(model, attn_implementation=impl)
         theirs = hf(input_ids=ids, token_type_ids=types, attention_mask=mask.long())
@@ -108,7 +108,7 @@ def test_pretraining_loss_and_gradients_equal_transformers():
     labels = torch.full_like(ids, -100)
     labels[:, 2], labels[0, 5] = ids[:, 2], ids[0, 5]
     nsp = torch.tensor([0, 1, 0])
-    ours = pretraining_loss(model(ids, types, key_padding_mask=mask), labels, nsp)
+    ours = pretraining_loss(model(ids, token_type_ids=types, key_padding_mask=mask), labels, nsp)
     theirs = hf(input_ids=ids, token_type_ids=types, attention_mask=mask.long(), labels=labels, next_sentence_label=nsp).loss
     close(ours, theirs)
     ours.backward()
@@ -127,7 +127,7 @@ def test_sequence_classification_equals_transformers_with_three_labels():
     model = from_hf_bert(hf)
     assert model.num_labels == 3
     ids, types, mask = batch(seed=4)
-    close(model(ids, types, key_padding_mask=mask).logits,
+    close(model(ids, token_type_ids=types, key_padding_mask=mask).logits,
           hf(input_ids=ids, token_type_ids=types, attention_mask=mask.long()).logits)
 
 
@@ -176,8 +176,8 @@ def test_parameter_count_equals_numel_of_ours_and_of_transformers_with_tied_weig
 def test_mlm_output_layer_is_the_word_embedding():
     model = tiny(BertForPreTraining)
     ids, types, mask = batch()
-    out = model(ids, types, key_padding_mask=mask)
-    h = model.bert(ids, types, key_padding_mask=mask).hidden
+    out = model(ids, token_type_ids=types, key_padding_mask=mask)
+    h = model.bert(ids, token_type_ids=types, key_padding_mask=mask).hidden
     m = model.mlm
     want = m.norm(F.gelu(m.dense(h))) @ model.bert.embeddings.word_embeddings.weight.T + m.bias
     close(out.mlm_logits, want)
@@ -191,8 +191,8 @@ def test_mlm_positions_pick_the_rows_of_the_full_logits():
     ids, types, mask = batch()
     chosen = torch.zeros_like(mask)
     chosen[0, 3], chosen[2, 1], chosen[2, 4] = True, True, True
-    full = model(ids, types, key_padding_mask=mask).mlm_logits
-    picked = model(ids, types, key_padding_mask=mask, mlm_positions=chosen).mlm_logits
+    full = model(ids, token_type_ids=types, key_padding_mask=mask).mlm_logits
+    picked = model(ids, token_type_ids=types, key_padding_mask=mask, mlm_positions=chosen).mlm_logits
     assert picked.shape == (3, 97)
     close(picked, full[chosen])
 
@@ -202,8 +202,9 @@ def test_padding_changes_nothing_at_the_real_tokens():
     ids, types, _ = batch(B=1, T=6)
     padded = torch.cat([ids, torch.zeros(1, 4, dtype=torch.long)], 1)
     mask = torch.cat([torch.ones(1, 6, dtype=torch.bool), torch.zeros(1, 4, dtype=torch.bool)], 1)
-    short = model(ids, types, need_weights=True)
-    long = model(padded, torch.cat([types, torch.zeros(1, 4, dtype=torch.long)], 1), key_padding_mask=mask, need_weights=True)
+    short = model(ids, token_type_ids=types, need_weights=True)
+    padded_types = torch.cat([types, torch.zeros(1, 4, dtype=torch.long)], 1)
+    long = model(padded, token_type_ids=padded_types, key_padding_mask=mask, need_weights=True)
     close(long.hidden[:, :6], short.hidden)
     close(long.pooled, short.pooled)
     for a in long.attentions:
@@ -216,12 +217,12 @@ def test_padding_changes_nothing_at_the_real_tokens():
 def test_hidden_states_are_the_embeddings_then_each_layer_and_segments_matter():
     model = tiny(seed=8)
     ids, types, _ = batch(B=2)
-    out = model(ids, types)
+    out = model(ids, token_type_ids=types)
     assert len(out.hidden_states) == 3 and out.attentions is None
     close(out.hidden_states[0], model.embeddings(ids, token_type_ids=types))
     close(out.hidden_states[1], model.encoder.layers[0](out.hidden_states[0])[0])
     assert out.hidden_states[-1] is out.hidden
-    close(model(ids).hidden, model(ids, torch.zeros_like(ids)).hidden)  # None = segment A everywhere
+    close(model(ids).hidden, model(ids, token_type_ids=torch.zeros_like(ids)).hidden)  # None = segment A everywhere
     assert not torch.allclose(out.hidden, model(ids).hidden)  # segment B has its own embedding
 
 
@@ -263,7 +264,7 @@ def test_factorised_embedding_projects_e_to_h_and_the_mlm_head_back_to_e():
     assert emb.word_embeddings.weight.shape == (97, 16) and emb.projection.weight.shape == (32, 16)
     assert model.mlm.dense.weight.shape == (16, 32)
     ids, types, mask = batch()
-    out = model(ids, types, key_padding_mask=mask)
+    out = model(ids, token_type_ids=types, key_padding_mask=mask)
     assert out.mlm_logits.shape == (3, 10, 97) and out.hidden_states[0].shape == (3, 10, 32)
     assert "encoder.embedding_hidden_mapping_in.weight" in hf_names(model.bert)
 
@@ -275,6 +276,29 @@ def test_dropout_is_active_in_train_mode_only():
     model.train()
     assert not torch.allclose(model(ids).hidden, model(ids).hidden)
     assert model.encoder.layers[0].self_attn.dropout == 0.3
+
+
+# ----------------------------------------------------------------------------- training
+def test_pretraining_overfits_one_tiny_batch():
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig(vocab_size=20, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                          intermediate_size=32, max_position_embeddings=16))
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(5, 20, (4, 10), generator=g)
+    chosen = torch.rand(4, 10, generator=g) < 0.3
+    labels = torch.where(chosen, ids, -100)
+    inputs = ids.masked_fill(chosen, 4)  # [MASK]
+    nsp = torch.tensor([0, 1, 0, 1])
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-2)
+    losses = []
+    for _ in range(25):
+        loss = pretraining_loss(model(inputs), labels, nsp)
+        losses.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert losses[0] > 2.5  # about log 20 + log 2 at BERT's small initial weights
+    assert losses[-1] < 0.1  # the masked tokens and the four pairs' labels memorised
 
 
 # ----------------------------------------------------------------------------- losses
@@ -325,9 +349,9 @@ def test_bad_inputs_raise_valueerror_naming_the_argument():
     with pytest.raises(ValueError, match="input_ids must have at most max_position_embeddings=24 positions, got T=25"):
         model(torch.ones(1, 25, dtype=torch.long))
     with pytest.raises(ValueError, match=r"token_type_ids must have shape \(B, T\) with T=4, got \(1, 3\)"):
-        model(ok, torch.zeros(1, 3, dtype=torch.long))
+        model(ok, token_type_ids=torch.zeros(1, 3, dtype=torch.long))
     with pytest.raises(ValueError, match=r"token_type_ids must be in \[0, 2\), got values in \[0, 2\]"):
-        model(ok, torch.tensor([[0, 1, 2, 0]]))
+        model(ok, token_type_ids=torch.tensor([[0, 1, 2, 0]]))
     with pytest.raises(ValueError, match=r"key_padding_mask must be a bool tensor .* got dtype torch.int64; "
                                          r"for transformers' 1/0 attention_mask pass attention_mask.bool\(\)"):
         model(ok, key_padding_mask=torch.ones(1, 4, dtype=torch.long))
@@ -335,6 +359,8 @@ def test_bad_inputs_raise_valueerror_naming_the_argument():
         model(ok, key_padding_mask=torch.ones(1, 5, dtype=torch.bool))
     with pytest.raises(ValueError, match=r"mlm_positions must have shape \(1, 4\)"):
         tiny(BertForPreTraining)(ok, mlm_positions=torch.ones(1, 3, dtype=torch.bool))
+    with pytest.raises(TypeError, match="positional argument"):
+        model(ok, torch.ones_like(ok))  # transformers' second argument, the 1/0 attention mask, is no segment id
     with pytest.raises(ValueError, match="config must be a coursekit BertConfig, got dict"):
         BertModel({})
     with pytest.raises(ValueError, match="num_labels must be a positive int, got 0"):
@@ -374,7 +400,8 @@ def test_a_bertmodel_takes_the_encoder_of_a_pretraining_checkpoint():
     sd = to_hf_bert(pre).state_dict()
     encoder = load_hf_state_dict(tiny(seed=1), sd)
     ids, types, mask = batch()
-    close(encoder(ids, types, key_padding_mask=mask).hidden, pre.bert(ids, types, key_padding_mask=mask).hidden)
+    kw = dict(token_type_ids=types, key_padding_mask=mask)
+    close(encoder(ids, **kw).hidden, pre.bert(ids, **kw).hidden)
 
 
 def test_coursekit_bert_imports_transformers_only_inside_functions():

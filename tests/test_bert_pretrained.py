@@ -52,7 +52,7 @@ def test_minilm_from_the_package_gives_transformers_states_attentions_and_senten
     ids, types, mask = enc["input_ids"], enc["token_type_ids"], enc["attention_mask"]
     assert types.any()
     with torch.no_grad():
-        ours = model(ids, types, key_padding_mask=mask.bool(), need_weights=True)
+        ours = model(ids, token_type_ids=types, key_padding_mask=mask.bool(), need_weights=True)
         theirs = hf(input_ids=ids, token_type_ids=types, attention_mask=mask, output_hidden_states=True, output_attentions=True)
     real = mask.bool()
     for a, b in zip(ours.hidden_states, theirs.hidden_states):
@@ -62,7 +62,7 @@ def test_minilm_from_the_package_gives_transformers_states_attentions_and_senten
     torch.testing.assert_close(ours.pooled, theirs.pooler_output, atol=1e-4, rtol=1e-4)
     enc = tok(SENTENCES, padding=True, return_tensors="pt")
     with torch.no_grad():
-        h = model(enc["input_ids"], enc["token_type_ids"], key_padding_mask=enc["attention_mask"].bool()).hidden
+        h = model(enc["input_ids"], token_type_ids=enc["token_type_ids"], key_padding_mask=enc["attention_mask"].bool()).hidden
         want = hf(**enc).last_hidden_state
     m = enc["attention_mask"][..., None].float()
     ours_vec, want_vec = (h * m).sum(1) / m.sum(1), (want * m).sum(1) / m.sum(1)  # Sentence-BERT's mean pooling

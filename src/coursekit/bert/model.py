@@ -183,18 +183,20 @@ class BertModel(nn.Module):
     def forward(
         self,
         input_ids: torch.Tensor,
-        token_type_ids: torch.Tensor | None = None,
         *,
+        token_type_ids: torch.Tensor | None = None,
         key_padding_mask: torch.Tensor | None = None,
         need_weights: bool = False,
     ) -> BertOutput:
         """input_ids (B, T) long in [0, V); token_type_ids (B, T) long in [0, G), None = all 0
         (segment A); key_padding_mask (B, T) bool, True at real tokens (transformers'
         ``attention_mask.bool()``), None = no padding; need_weights: also return every layer's
-        attention weights (the from-scratch attention path; slower)."""
+        attention weights (the from-scratch attention path; slower). Everything after input_ids
+        is keyword-only: transformers' second positional argument is the attention mask, and a
+        1/0 mask taken for segment ids would pass every check."""
         c = self.config
         dims = check_tensor("input_ids", input_ids, shape=("B", "T"), dtype=torch.long)
-        T = dims["T"]
+        B, T = dims.values()
         if T > c.max_position_embeddings:
             raise ValueError(
                 f"input_ids must have at most max_position_embeddings={c.max_position_embeddings} positions, got T={T}"
@@ -274,8 +276,8 @@ class BertForPreTraining(nn.Module):
     def forward(
         self,
         input_ids: torch.Tensor,
-        token_type_ids: torch.Tensor | None = None,
         *,
+        token_type_ids: torch.Tensor | None = None,
         key_padding_mask: torch.Tensor | None = None,
         mlm_positions: torch.Tensor | None = None,
         need_weights: bool = False,
@@ -283,7 +285,7 @@ class BertForPreTraining(nn.Module):
         """Arguments as for :meth:`BertModel.forward`; ``mlm_positions`` (B, T) bool: compute the
         MLM logits only where True (the N chosen tokens, in row-major order: (N, V), matching
         ``labels[mlm_positions]``), as BERT's own code does, instead of at all B*T positions."""
-        out = self.bert(input_ids, token_type_ids, key_padding_mask=key_padding_mask, need_weights=need_weights)
+        out = self.bert(input_ids, token_type_ids=token_type_ids, key_padding_mask=key_padding_mask, need_weights=need_weights)
         hidden = out.hidden  # (B, T, H)
         if mlm_positions is not None:
             check_tensor("mlm_positions", mlm_positions, shape=tuple(input_ids.shape), dtype=torch.bool)
@@ -311,13 +313,13 @@ class BertForSequenceClassification(nn.Module):
     def forward(
         self,
         input_ids: torch.Tensor,
-        token_type_ids: torch.Tensor | None = None,
         *,
+        token_type_ids: torch.Tensor | None = None,
         key_padding_mask: torch.Tensor | None = None,
         need_weights: bool = False,
     ) -> SequenceClassificationOutput:
         """Arguments as for :meth:`BertModel.forward`; logits (B, num_labels)."""
-        out = self.bert(input_ids, token_type_ids, key_padding_mask=key_padding_mask, need_weights=need_weights)
+        out = self.bert(input_ids, token_type_ids=token_type_ids, key_padding_mask=key_padding_mask, need_weights=need_weights)
         return SequenceClassificationOutput(self.classifier(self.dropout(out.pooled)), out.hidden_states, out.attentions)
 
 
