@@ -157,7 +157,9 @@ def test_batch_padding_and_decode(minilm):
     fixed = minilm.encode_batch(["x"], max_length=8, pad_to_max_length=True)
     assert fixed.input_ids.shape == (1, 8) and fixed.attention_mask.tolist() == [[1, 1, 1, 0, 0, 0, 0, 0]]
     assert minilm.decode(minilm.encode("Unpickling the objects")) == "unpickling the objects"
-    assert minilm.decode(minilm.encode_pair("the [MASK] sat").input_ids, skip_special=False) == "[CLS] the [MASK] sat [SEP]"
+    masked = minilm.encode_batch(["the [MASK] sat"], max_length=8, pad_to_max_length=True).input_ids[0]
+    assert minilm.decode(masked, skip_special=False) == "[CLS] the [MASK] sat [SEP] [PAD] [PAD] [PAD]"
+    assert minilm.decode(masked) == "the [MASK] sat"
     assert minilm.tokens("the [MASK]", allow_special=False) == ["the", "[", "mask", "]"]
 
 

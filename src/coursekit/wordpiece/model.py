@@ -225,10 +225,12 @@ class WordPiece:
     def decode(self, ids: Iterable[int] | torch.Tensor, *, skip_special: bool = True) -> str:
         """Pieces joined with spaces, ``##`` continuations glued to the piece before
         (transformers' ``decode`` without its clean-up of spaces before punctuation).
-        Lower-casing and stripped accents do not come back."""
+        ``skip_special`` drops the structural tokens ``[PAD]``, ``[CLS]`` and ``[SEP]``;
+        ``[MASK]`` and ``[UNK]`` stay, since they stand for a word. Lower-casing and
+        stripped accents do not come back."""
         if isinstance(ids, torch.Tensor):
             ids = ids.tolist()
-        special = set(self.special_ids) - {self.unk_id}
+        special = {self.pad_id, self.cls_id, self.sep_id}
         out: list[str] = []
         for i in ids:
             check_int("ids", i, min=0, max=self.vocab_size - 1)
