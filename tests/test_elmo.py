@@ -180,12 +180,18 @@ def test_one_batch_is_overfit(one_thread):
 
 
 def test_train_elmo_runs_and_reads_sentences(one_thread):
-    run = train_elmo(TINY, steps=2, batch_size=2, block_size=4, val_windows=2)
-    assert len(run.vocab) == TINY.vocab_size and run.vocab[0] == "<unk>"
+    train = [s.split() for s in ["the duck swam across the pond", "a bat flew out of the cave"] * 3]
+    val = [s.split() for s in ["the bat swam", "a duck flew out"]]
+    run = train_elmo(TINY, steps=2, batch_size=2, block_size=4, val_windows=2, sentences=(train, val))
+    assert run.vocab[:3] == ("<unk>", "the", "<s>") and len(run.vocab) == 13  # 11 words, <s>, <unk>; by frequency
+    assert len(run.losses) == 1 and run.seconds > 0
     assert math.isfinite(run.val_perplexity) and run.val_perplexity > 1
     layers = elmo_layers(run, ["The duck swam.", ["a", "bank"]])
     assert [l.shape for l in layers] == [(3, 4, 12), (3, 2, 12)]
     with pytest.raises(ValueError, match="sentences must be a non-empty sequence"):
         elmo_layers(run, "one string")
-    with pytest.raises(ValueError, match="run must be an ElmoRun"):
-        elmo_layers(run.model, ["a"])
+    torch.testing.assert_close(elmo_layers(run.model, [["a", "bank"]])[0], layers[1])  # the model alone works too
+    with pytest.raises(ValueError, match="model must be an ELMo or an ElmoRun"):
+        elmo_layers(run.model.token, ["a"])
+    with pytest.raises(ValueError, match="the validation text must hold more than"):
+        train_elmo(TINY, steps=1, block_size=4, sentences=(train, [["a"]]))

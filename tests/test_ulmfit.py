@@ -133,3 +133,20 @@ def test_classifier_concat_pooling_ignores_padding(one_thread):
     padded = torch.tensor([[3, 4, 5, 0, 0]])
     torch.testing.assert_close(model(ids), model(padded))
     assert model.lm_logits(ids).shape == (1, 3, 10)
+
+
+def test_sample_efficiency_runs_small_and_is_deterministic(one_thread):
+    from coursekit.ulmfit import sample_efficiency
+
+    kw = dict(n_labels=(8, 16), lm_steps=3, finetune_steps=10, batch_size=4, emb_dim=4, hidden=4, n_test_per_sense=2)
+    a = sample_efficiency(**kw)
+    b = sample_efficiency(**kw)
+    assert (a.pretrained, a.scratch, a.lm_perplexity) == (b.pretrained, b.scratch, b.lm_perplexity)
+    assert a.n_labels == (8, 16) and len(a.pretrained) == len(a.scratch) == 2
+    assert a.n_test == 2 * 9 * 2 and a.n_unlabelled == 9 * (55 - 2)  # each test sentence also swapped
+    assert all(0.0 <= v <= 1.0 for v in a.pretrained + a.scratch)
+    assert sample_efficiency(**{**kw, "task": "sense"}).n_test == 9 * 2
+    with pytest.raises(ValueError, match="task must be one of"):
+        sample_efficiency(task="topic")
+    with pytest.raises(ValueError, match="n_labels must be at most"):
+        sample_efficiency(n_labels=(10_000,), lm_steps=1, finetune_steps=1)

@@ -4,18 +4,19 @@ Peters, Neumann, Iyyer, Gardner, Clark, Lee & Zettlemoyer (2018), "Deep contextu
 representations", NAACL, https://arxiv.org/abs/1802.05365.
 
 - Sec. 3.1: a biLM: a forward LM ``p(t_k | t_1..t_{k-1})`` and a backward LM
-  ``p(t_k | t_{k+1}..t_N)``, trained jointly; "We tie the parameters for both the token
-  representation and Softmax layer in the forward and backward direction" while each
-  direction has its own LSTMs.
+  ``p(t_k | t_{k+1}..t_N)``, trained jointly; the token representation and the softmax
+  layer are shared by the two directions, while each direction has its own LSTMs.
 - Sec. 3.2, Eq. 1: ``ELMo_k = gamma * sum_j s_j h_{k,j}``, the layers mixed with
   softmax-normalised weights ``s`` and a scale ``gamma`` (:class:`ScalarMix`).
 - Sec. 3.4: the token representation is a character CNN (Kim et al., 2016; Jozefowicz et
   al., 2016) with highway layers (Srivastava et al., 2015) and a linear projection; the
-  LSTMs have projections (LSTMP: ``nn.LSTM(proj_size=...)``) and "a residual connection
-  from the first to second layer". The published model: 2 layers, 4096 cells, 512
+  LSTMs have projections (LSTMP: ``nn.LSTM(proj_size=...)``) and a residual connection
+  from the first to the second layer. The published model: 2 layers, 4096 cells, 512
   projections, 2048 character filters, 2 highway layers (:data:`PUBLISHED`, from the
   options file ``elmo_2x4096_512_2048cnn_2xhighway_options.json``). Not reproduced here:
-  the cell and projection clipping at 3 and dropout.
+  the cell and projection clipping at 3, dropout, and the sampled softmax over the large
+  vocabulary. Added here: batch normalisation in the character CNN (``ElmoConfig.char_norm``),
+  without which the short CPU run learns nothing but word frequencies.
 
 Layer 0 of :func:`elmo_layers` is the token representation written twice (``[x; x]``, as
 AllenNLP does), so every layer has the same width 2P as the LSTM layers ``[h_fwd; h_bwd]``.
@@ -55,7 +56,6 @@ __all__ = [
     "ElmoRun",
     "train_elmo",
     "elmo_layers",
-    "perplexity",
 ]
 
 BOUNDARY = "<s>"  # between sentences in training, around each sentence in elmo_layers
@@ -183,7 +183,7 @@ class CharCNN(nn.Module):
         return self.proj(self.highway(h))[inverse].view(B, T, -1)  # (B, T, P)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BiLMOutput:
     """``layers`` (L+1, B, T, 2P): layer 0 the token representation twice, layer j the
     forward and backward LSTM states; ``forward_logits`` / ``backward_logits`` (B, T, V):
@@ -297,7 +297,7 @@ def count_parameters(config: ElmoConfig, *, softmax: bool = True, lstm_biases: i
 
 
 # ------------------------------------------------------------------ training on the corpus
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ElmoRun:
     """A trained biLM: ``model``, its output ``vocab`` (``vocab[0]`` is ``<unk>``), the
     training loss every ``log_every`` steps, wall-clock ``seconds`` and the held-out
@@ -354,18 +354,24 @@ def train_elmo(
     log_every: int = 25,
     val_windows: int = 64,
     device: torch.device | str | None = None,
+    sentences: tuple[Sequence[Sequence[str]], Sequence[Sequence[str]]] | None = None,
 ) -> ElmoRun:
     """Train the biLM on :func:`coursekit.wordvectors.corpus_sentences` ("train") with Adam,
     ``steps`` batches of ``batch_size`` random windows of ``block_size`` words (sentences
     joined by ``<s>``); the output vocabulary is the ``config.vocab_size - 1`` most frequent
-    training words plus ``<unk>``. Seeded; the CPU default takes ~15 s on one thread."""
+    training words plus ``<unk>``. Seeded; the CPU default takes ~15 s on one thread.
+    ``sentences`` = (train, validation) lists of tokenized sentences replaces the corpus."""
     for name, value in [("steps", steps), ("batch_size", batch_size), ("block_size", block_size),
                         ("log_every", log_every), ("val_windows", val_windows)]:
         check_positive(name, value)
     check_real("lr", lr, low=0.0, low_open=True)
     check_int("seed", seed)
     device = torch.device(device) if device is not None else torch.device("cpu")
-    train_tokens, val_tokens = _stream(corpus_sentences("train")), _stream(corpus_sentences("val"))
+    train_s, val_s = sentences if sentences is not None else (corpus_sentences("train"), corpus_sentences("val"))
+    train_tokens, val_tokens = _stream(train_s), _stream(val_s)
+    for name, stream in [("training", train_tokens), ("validation", val_tokens)]:
+        if len(stream) < block_size + 3:
+            raise ValueError(f"the {name} text must hold more than block_size + 2 = {block_size + 2} tokens, got {len(stream)}")
     freq = Counter(w for w in train_tokens)
     words = [UNK] + sorted(freq, key=lambda w: (-freq[w], w))[: config.vocab_size - 1]
     vocab = {w: i for i, w in enumerate(words)}
@@ -393,16 +399,14 @@ def train_elmo(
             losses.append(running / count)
             running, count = 0.0, 0
     seconds = time.perf_counter() - t0
-    run = ElmoRun(model, chars, tuple(words), tuple(losses), seconds, float("nan"))
-    ppl = perplexity(run, val, block_size=block_size, max_windows=val_windows)
+    ppl = _perplexity(model, val, block_size=block_size, max_windows=val_windows)
     return ElmoRun(model, chars, tuple(words), tuple(losses), seconds, ppl)
 
 
 @torch.no_grad()
-def perplexity(run: ElmoRun, data: "_Encoded", *, block_size: int = 24, max_windows: int = 64) -> float:
+def _perplexity(model: ELMo, data: _Encoded, *, block_size: int, max_windows: int) -> float:
     """exp of the mean held-out cross-entropy of both directions over ``max_windows``
     evenly spaced windows (``<unk>`` counts as a word, as usual for a capped vocabulary)."""
-    model = run.model
     device = next(model.parameters()).device
     n = len(data.ids) - block_size - 2
     starts = torch.linspace(0, n - 1, min(max_windows, n)).long()
@@ -413,25 +417,27 @@ def perplexity(run: ElmoRun, data: "_Encoded", *, block_size: int = 24, max_wind
 
 
 @torch.no_grad()
-def elmo_layers(run: ElmoRun, sentences: Sequence[Sequence[str] | str]) -> list[torch.Tensor]:
+def elmo_layers(model: ELMo | ElmoRun, sentences: Sequence[Sequence[str] | str]) -> list[torch.Tensor]:
     """Every layer's vector for every token: one (L+1, T, 2P) tensor per sentence (T its
     tokens; a string is tokenized with :func:`coursekit.wordvectors.tokenize`). Each sentence
     is wrapped in ``<s>`` on both sides, as in training; the boundaries are not returned.
     Layer 0 is the context-free character CNN, layers 1..L the biLSTM."""
-    if not isinstance(run, ElmoRun):
-        raise ValueError(f"run must be an ElmoRun (from train_elmo), got {type(run).__name__}")
+    if isinstance(model, ElmoRun):
+        model = model.model
+    if not isinstance(model, ELMo):
+        raise ValueError(f"model must be an ELMo or an ElmoRun (from train_elmo), got {type(model).__name__}")
     if isinstance(sentences, str) or not len(sentences):
         raise ValueError("sentences must be a non-empty sequence of sentences (strings or lists of words)")
     toks = [tokenize(s) if isinstance(s, str) else list(s) for s in sentences]
     if any(not t for t in toks):
         raise ValueError("sentences must each hold at least one token")
-    model = run.model
     device = next(model.parameters()).device
+    vocab = CharVocab(model.config.max_characters)
     lengths = torch.tensor([len(t) + 2 for t in toks])
     T = int(lengths.max())
-    chars = torch.zeros(len(toks), T, run.chars.max_characters, dtype=torch.long)  # (B, T, W)
+    chars = torch.zeros(len(toks), T, vocab.max_characters, dtype=torch.long)  # (B, T, W)
     for i, t in enumerate(toks):
-        chars[i, : len(t) + 2] = run.chars.encode([BOUNDARY, *t, BOUNDARY])
+        chars[i, : len(t) + 2] = vocab.encode([BOUNDARY, *t, BOUNDARY])
     with eval_mode(model):
         layers = model(chars.to(device), lengths.to(device)).layers  # (L+1, B, T, 2P)
     return [layers[:, i, 1 : len(t) + 1].cpu() for i, t in enumerate(toks)]

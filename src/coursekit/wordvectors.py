@@ -71,7 +71,7 @@ def corpus_sentences(split: str = "train") -> list[list[str]]:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class WordVectors:
     """Static vectors: ``vectors[i]`` (D,) belongs to ``words[i]``; ``source`` says where
     they came from. ``vectors`` is (V, D) float32."""
