@@ -6,8 +6,8 @@ masked LM: choose 15% of the WordPiece tokens at random; a chosen token is repla
 ``[MASK]`` 80% of the time, by a random token 10% and kept 10%, and the model predicts
 the original; Task #2 next sentence prediction: B follows A 50% of the time, else B is
 a random sentence from the corpus), Appendix A.1 (the inputs: two spans, ``[CLS] A
-[SEP] B [SEP]``, masking after WordPiece "with no special consideration given to
-partial word pieces") and Appendix C.2 (Table 8: the masking ablation, MASK/SAME/RND
+[SEP] B [SEP]``, masking applied after WordPiece at a uniform 15%, pieces of a word
+treated like any other token) and Appendix C.2 (Table 8: the masking ablation, MASK/SAME/RND
 rates). Whole-word masking: google-research/bert's README (2019-05-31 release): choose
 words, mask all their pieces. Static vs dynamic masking: Liu et al., 2019, "RoBERTa: A
 Robustly Optimized BERT Pretraining Approach", arXiv:1907.11692, Sec. 4.1 (BERT masked
@@ -26,7 +26,7 @@ Legend: B sequences in a batch, T tokens per sequence, N examples, V vocabulary 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import torch
