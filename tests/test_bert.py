@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from coursekit.bert import (
     BertConfig, BertForPreTraining, BertForSequenceClassification, BertModel, FusedLayerNorm, PreTrainingOutput,
-    count_parameters, from_hf_bert, hf_names, load_hf_state_dict, mlm_loss, nsp_loss, pretraining_loss, to_hf_bert,
+    count_parameters, from_hf_bert, hf_names, load_hf_state_dict, mean_pool, mlm_loss, nsp_loss, pretraining_loss, to_hf_bert,
 )
 from coursekit.transformer import LayerNorm
 
@@ -224,6 +224,28 @@ def test_hidden_states_are_the_embeddings_then_each_layer_and_segments_matter():
     assert out.hidden_states[-1] is out.hidden
     close(model(ids).hidden, model(ids, token_type_ids=torch.zeros_like(ids)).hidden)  # None = segment A everywhere
     assert not torch.allclose(out.hidden, model(ids).hidden)  # segment B has its own embedding
+
+
+def test_position_offset_shifts_the_learned_positions():
+    model = tiny(seed=3)
+    ids = batch(B=1, T=6)[0]
+    P = model.embeddings.position_embeddings.weight
+    shifted = model.embeddings(ids, position_offset=2)
+    with torch.no_grad():
+        P[2:8], P[:6] = P[:6].clone(), P[2:8].clone()  # swap rows so that positions 0..5 hold the old 2..7
+    close(model.embeddings(ids), shifted)
+    with pytest.raises(ValueError, match="at most max_position_embeddings=24 positions, got T=6 from position_offset=19"):
+        model(ids, position_offset=19)
+
+
+def test_mean_pool_averages_the_real_tokens_only():
+    h = torch.arange(24.0).view(2, 3, 4)
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    close(mean_pool(h, mask), torch.stack([h[0, :2].mean(0), h[1, 0]]))
+    close(mean_pool(h), h.mean(1))
+    close(mean_pool(h, torch.zeros(2, 3, dtype=torch.bool)), torch.zeros(2, 4))
+    with pytest.raises(ValueError, match=r"key_padding_mask must have shape \(B, T\) with T=3"):
+        mean_pool(h, mask[:, :2])
 
 
 def test_block_is_post_norm_exact_gelu_with_bert_eps_and_fused_layernorm_equals_coursekits():

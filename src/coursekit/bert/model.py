@@ -46,6 +46,7 @@ __all__ = [
     "BertMLMHead",
     "BertForPreTraining",
     "BertForSequenceClassification",
+    "mean_pool",
     "mlm_loss",
     "nsp_loss",
     "pretraining_loss",
@@ -187,19 +188,23 @@ class BertModel(nn.Module):
         token_type_ids: torch.Tensor | None = None,
         key_padding_mask: torch.Tensor | None = None,
         need_weights: bool = False,
+        position_offset: int = 0,
     ) -> BertOutput:
         """input_ids (B, T) long in [0, V); token_type_ids (B, T) long in [0, G), None = all 0
         (segment A); key_padding_mask (B, T) bool, True at real tokens (transformers'
         ``attention_mask.bool()``), None = no padding; need_weights: also return every layer's
         attention weights (the from-scratch attention path; slower). Everything after input_ids
         is keyword-only: transformers' second positional argument is the attention mask, and a
-        1/0 mask taken for segment ids would pass every check."""
+        1/0 mask taken for segment ids would pass every check. ``position_offset``: the position
+        of input_ids[:, 0] (0 for BERT; RoBERTa's positions start after its padding id)."""
         c = self.config
         dims = check_tensor("input_ids", input_ids, shape=("B", "T"), dtype=torch.long)
         B, T = dims.values()
-        if T > c.max_position_embeddings:
+        check_int("position_offset", position_offset, min=0)
+        if position_offset + T > c.max_position_embeddings:
             raise ValueError(
                 f"input_ids must have at most max_position_embeddings={c.max_position_embeddings} positions, got T={T}"
+                + (f" from position_offset={position_offset}" if position_offset else "")
             )
         check_ids("input_ids", input_ids, c.vocab_size)
         if token_type_ids is not None:
@@ -214,7 +219,7 @@ class BertModel(nn.Module):
             check_tensor("key_padding_mask", key_padding_mask, shape=("B", "T"), dtype=torch.bool, dims=dims)
         out = self.encoder(
             input_ids, key_padding_mask=key_padding_mask, need_weights=need_weights, need_hidden_states=True,
-            token_type_ids=token_type_ids,
+            position_offset=position_offset, token_type_ids=token_type_ids,
         )
         pooled = torch.tanh(self.pooler(out.hidden[:, 0]))  # (B, H): the [CLS] position
         return BertOutput(out.hidden, pooled, out.hidden_states, out.attentions)
@@ -321,6 +326,18 @@ class BertForSequenceClassification(nn.Module):
         """Arguments as for :meth:`BertModel.forward`; logits (B, num_labels)."""
         out = self.bert(input_ids, token_type_ids=token_type_ids, key_padding_mask=key_padding_mask, need_weights=need_weights)
         return SequenceClassificationOutput(self.classifier(self.dropout(out.pooled)), out.hidden_states, out.attentions)
+
+
+def mean_pool(hidden: torch.Tensor, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """The mean of each sequence's states over its real tokens: hidden (B, T, H) float,
+    key_padding_mask (B, T) bool (True = real token; None = all real) -> (B, H). Sentence-BERT's
+    pooling (Reimers & Gurevych 2019, Sec. 3, MEAN), all-MiniLM-L6-v2's sentence vector."""
+    dims = check_tensor("hidden", hidden, shape=("B", "T", "H"), dtype="float")
+    if key_padding_mask is None:
+        return hidden.mean(1)
+    check_tensor("key_padding_mask", key_padding_mask, shape=("B", "T"), dtype=torch.bool, dims=dims)
+    weights = key_padding_mask.to(hidden.dtype)[..., None]  # (B, T, 1)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp_min(1.0)  # a row with no real token: zeros
 
 
 def mlm_loss(mlm_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
