@@ -5,8 +5,9 @@ Transformers for Language Understanding*, https://arxiv.org/abs/1810.04805, Sec.
 BERT-base has L=12 layers, hidden size H=768, A=12 heads (110M parameters), BERT-large
 L=24, H=1024, A=16 (340M); the feed-forward size is 4H, the vocabulary a 30,000-token
 WordPiece one (the released uncased models: 30,522), 512 positions, two segments.
-Appendix A.2: GELU (the exact, erf form), dropout 0.1 everywhere. The block is the 2017
-post-norm one (Vaswani et al. 2017); the released code's LayerNorm eps is 1e-12.
+Appendix A.2: GELU rather than ReLU, dropout 0.1 on all layers. The block is the 2017
+post-norm one (Vaswani et al. 2017); the released code's GELU is the exact (erf) form,
+transformers' "gelu", and its LayerNorm eps is 1e-12.
 
 Lan et al. (2020), *ALBERT*, https://arxiv.org/abs/1909.11942, Sec. 3.1: a factorised
 embedding of width E < H followed by an E x H projection. ``embedding_size`` keeps that door

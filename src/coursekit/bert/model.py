@@ -8,9 +8,10 @@ Transformers for Language Understanding*, https://arxiv.org/abs/1810.04805:
 - Sec. 3: L post-norm blocks (the 2017 encoder layer, GELU FFN), every position sees every
   other; the final hidden state of ``[CLS]`` is the sequence's representation C, which the
   pooler passes through a dense layer and tanh.
-- Sec. 3.1, Task #1 (MLM): predict chosen tokens from the final hidden states "fed into an
-  output softmax over the vocabulary"; the released head first transforms them (dense, GELU,
-  LayerNorm) and its output layer is the token embedding itself (tied) plus a bias.
+- Sec. 3.1, Task #1 (MLM): the final hidden states at the chosen positions go through a
+  softmax over the vocabulary, as in a language model; the released head first transforms
+  them (dense, GELU, LayerNorm) and its output layer is the token embedding itself (tied)
+  plus a bias.
 - Sec. 3.1, Task #2 (NSP): a 2-way classifier on C; transformers' labels are 0 = B is the
   next sentence (IsNext), 1 = B is random (NotNext).
 
