@@ -130,12 +130,11 @@ class CharVocab:
     def encode(self, words: Sequence[str]) -> torch.Tensor:
         """(n,) words -> (n, W) long character ids, W = max_characters."""
         W = self.max_characters
-        out = torch.full((len(words), W), self.PAD, dtype=torch.long)
-        for i, word in enumerate(words):
+        rows = []
+        for word in words:
             inner = [self.BOUNDARY_CHAR] if word == BOUNDARY else [b + 1 for b in word.encode("utf-8")[: W - 2]]
-            ids = [self.BOW, *inner, self.EOW]
-            out[i, : len(ids)] = torch.tensor(ids)
-        return out
+            rows.append([self.BOW, *inner, self.EOW] + [self.PAD] * (W - 2 - len(inner)))
+        return torch.tensor(rows, dtype=torch.long).view(len(rows), W)
 
 
 class Highway(nn.Module):

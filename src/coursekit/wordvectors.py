@@ -165,13 +165,12 @@ def _cooccurrence(sentences: Sequence[Sequence[str]], vocab: dict[str, int], win
     V = len(vocab)
     ids = torch.tensor([vocab.get(w, -1) for s in sentences for w in s], dtype=torch.long)  # (N,), -1 = not counted
     sent = torch.repeat_interleave(torch.arange(len(sentences)), torch.tensor([len(s) for s in sentences]))  # (N,)
-    counts = torch.zeros(V * V, dtype=torch.float64)
+    flat = []
     for offset in range(1, window + 1):
         a, b = ids[:-offset], ids[offset:]
         keep = (a >= 0) & (b >= 0) & (sent[:-offset] == sent[offset:])
-        flat = a[keep] * V + b[keep]
-        counts += torch.bincount(flat, minlength=V * V).double()
-    counts = counts.view(V, V)
+        flat.append(a[keep] * V + b[keep])
+    counts = torch.bincount(torch.cat(flat), minlength=V * V).double().view(V, V)
     return counts + counts.T
 
 
