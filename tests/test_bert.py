@@ -417,6 +417,17 @@ def test_state_dicts_that_do_not_fit_are_refused_with_the_names():
         hf_names(torch.nn.Linear(2, 2))
 
 
+def test_a_pretraining_checkpoint_without_the_tied_aliases_loads_and_a_missing_weight_is_named():
+    pre = tiny(BertForPreTraining, seed=9)
+    sd = {k: v for k, v in to_hf_bert(pre).state_dict().items()
+          if k not in ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias")}  # as in older checkpoints
+    back = load_hf_state_dict(tiny(BertForPreTraining, seed=1), sd)
+    ids = batch()[0]
+    close(back(ids).mlm_logits, pre(ids).mlm_logits)
+    with pytest.raises(ValueError, match=r"missing \['cls.predictions.bias', 'cls.predictions.decoder.bias'\]"):
+        load_hf_state_dict(back, {k: v for k, v in sd.items() if k != "cls.predictions.bias"})
+
+
 def test_a_bertmodel_takes_the_encoder_of_a_pretraining_checkpoint():
     pre = tiny(BertForPreTraining, seed=9)
     sd = to_hf_bert(pre).state_dict()

@@ -100,15 +100,18 @@ def load_hf_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor])
     """Copy a transformers-named state dict into ``model`` (see :func:`hf_names`); returns model.
 
     A :class:`BertModel` also takes a pretraining or classification checkpoint (its ``bert.``
-    entries; the heads are left out). Every parameter must be present with its shape, and
-    nothing else may be (apart from the ``position_ids`` buffer): otherwise ValueError.
+    entries; the heads are left out). Every parameter must be present with its shape under
+    at least one of its names (a tied weight's other names, such as
+    ``cls.predictions.decoder.bias``, may be absent, as in older checkpoints), and nothing
+    else may be (apart from the ``position_ids`` buffer): otherwise ValueError.
     """
     names = hf_names(model)
     sd = dict(state_dict)
     if isinstance(model, BertModel) and any(k.startswith("bert.") for k in sd):
         sd = {k[len("bert."):]: v for k, v in sd.items() if k.startswith("bert.")}
     sd = {k: v for k, v in sd.items() if not k.endswith(_IGNORED)}
-    missing = sorted(set(names) - set(sd))
+    present = {id(t) for k, t in names.items() if k in sd}
+    missing = sorted(k for k, t in names.items() if id(t) not in present)
     unexpected = sorted(set(sd) - set(names))
     if missing or unexpected:
         raise ValueError(
@@ -116,6 +119,8 @@ def load_hf_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor])
             f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"
         )
     for name, ours in names.items():
+        if name not in sd:
+            continue  # a tied weight, loaded under its other name
         theirs = sd[name]
         if tuple(theirs.shape) != tuple(ours.shape):
             raise ValueError(f"state_dict[{name!r}] must have shape {tuple(ours.shape)}, got {tuple(theirs.shape)}")
