@@ -181,7 +181,8 @@ def pool(
         pooled, where = filled.max(dim=-2)  # (..., H) each: the value and the step it came from
         any_real = mask.any(-1, keepdim=True)  # (..., 1)
         pooled = torch.where(any_real, pooled, torch.zeros_like(pooled))
-        weights = F.one_hot(where, states.shape[-2]).to(states.dtype).mean(-2)  # (..., H, S) -> (..., S)
+        # count, for each step, the features whose max is there: (..., S), without a (..., H, S) one-hot
+        weights = torch.zeros_like(states[..., 0]).scatter_add_(-1, where, torch.ones_like(pooled)) / states.shape[-1]
         return pooled, weights * any_real
     weights = weights.to(states.dtype)
     return (weights[..., None] * states).sum(-2), weights  # (..., S, 1) * (..., S, H) -> (..., H)
