@@ -12,6 +12,7 @@ from coursekit.senses import (
     SENSES,
     all_tokens,
     at_positions,
+    pca_2d,
     duck_sentences,
     nearest_centroid_accuracy,
     probe_layers,
@@ -121,3 +122,16 @@ def test_gathering_features_per_token_and_per_sentence():
     assert all_tokens([a, b]).shape == (2, 5, 2)
     with pytest.raises(ValueError, match="of equal length"):
         at_positions([a], [0, 1])
+
+
+def test_pca_2d_matches_torch_pca_up_to_sign():
+    torch.manual_seed(0)
+    x = torch.randn(30, 5) @ torch.diag(torch.tensor([5.0, 3.0, 1.0, 0.5, 0.1]))
+    xy = pca_2d(x)
+    _, _, V = torch.pca_lowrank(x, q=2, center=True, niter=10)
+    ref = (x - x.mean(0)) @ V[:, :2]
+    torch.testing.assert_close(xy.abs(), ref.abs(), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(pca_2d(x), xy)
+    assert (xy.gather(0, xy.abs().argmax(0, keepdim=True)) > 0).all()
+    with pytest.raises(ValueError, match="features must be an \\(N, D\\) tensor"):
+        pca_2d(torch.ones(1, 3))

@@ -52,6 +52,7 @@ __all__ = [
     "probe_layers",
     "at_positions",
     "all_tokens",
+    "pca_2d",
 ]
 
 # ------------------------------------------------------------------ the grammar
@@ -285,6 +286,20 @@ def all_tokens(layers: Sequence[torch.Tensor]) -> torch.Tensor:
     if not len(layers):
         raise ValueError("layers must hold at least one sentence's (L+1, T, D) tensor")
     return torch.cat(list(layers), dim=1)
+
+
+def pca_2d(features: torch.Tensor) -> torch.Tensor:
+    """The first two principal components of ``features`` (N, D) -> (N, 2), for a sense map:
+    centred, projected on the top two right singular vectors, each axis's sign fixed so its
+    largest-magnitude coordinate is positive (deterministic)."""
+    if not isinstance(features, torch.Tensor) or features.dim() != 2 or features.shape[0] < 2 or features.shape[1] < 2:
+        got = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
+        raise ValueError(f"features must be an (N, D) tensor with N >= 2 and D >= 2, got {got}")
+    x = features.double() - features.double().mean(0)  # (N, D)
+    _, _, Vh = torch.linalg.svd(x, full_matrices=False)
+    xy = x @ Vh[:2].T  # (N, 2)
+    signs = torch.sign(xy.gather(0, xy.abs().argmax(0, keepdim=True)))  # (1, 2)
+    return (xy * torch.where(signs == 0, 1.0, signs)).float()
 
 
 def _label_ids(labels: Sequence) -> tuple[torch.Tensor, tuple]:
