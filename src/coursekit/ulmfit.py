@@ -230,10 +230,8 @@ def _finetune(model: LSTMClassifier, x: torch.Tensor, y: torch.Tensor, *, steps:
     """ULMFiT's recipe (discriminative rates, STLR, gradual unfreezing over three equal
     stages) or, for the model from scratch, every layer at ``lr`` under the same STLR."""
     groups = model.layer_groups
-    if ulmfit:
-        opt = torch.optim.Adam(discriminative_param_groups(groups, lr), betas=(0.8, 0.99))  # paper: beta1 0.7-0.8
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.8, 0.99))
+    params = discriminative_param_groups(groups, lr) if ulmfit else model.parameters()
+    opt = torch.optim.Adam(params, lr=lr, betas=(0.7, 0.99))  # paper, Sec. 4: beta1 = 0.7, beta2 = 0.99
     sched = stlr_scheduler(opt, steps)
     model.train()
     for step in range(steps):
