@@ -85,7 +85,9 @@ class Embeddings(nn.Module):
 
     def forward(self, ids: torch.Tensor, *, position_offset: int = 0) -> torch.Tensor:
         """ids (B, T) long, already checked against the vocabulary by the model -> (B, T, D)."""
-        x = self.embed(ids) * self.scale  # (B, T, D)
+        x = self.embed(ids)  # (B, T, D)
+        if self.scale != 1.0:  # GPT and BERT do not scale: skip a pass over x (and its backward)
+            x = x * self.scale
         if self.positions is not None:
             x = self.positions(x, position_offset)
         return self.dropout(x)
