@@ -195,3 +195,25 @@ def test_train_elmo_runs_and_reads_sentences(one_thread):
         elmo_layers(run.model.token, ["a"])
     with pytest.raises(ValueError, match="the validation text must hold more than"):
         train_elmo(TINY, steps=1, block_size=4, sentences=(train, [["a"]]))
+
+
+def test_bilm_learns_more_than_word_frequencies_and_char_norm_is_why(one_thread):
+    from collections import Counter
+
+    from coursekit.senses import sense_sentences
+
+    data = [list(s.tokens) for s in sense_sentences(40)]
+    train = data[::2]
+    seen = {w for s in train for w in s}
+    val = [s for s in data[1::2] if set(s) <= seen]  # no unknown words: the unigram model below needs no smoothing
+    config = ElmoConfig(filters=((1, 8), (2, 8), (3, 16)), n_highway=1, projection_dim=16, lstm_dim=16, n_layers=2,
+                        max_characters=12, vocab_size=200)
+    kw = dict(steps=60, batch_size=8, block_size=12, lr=1e-2, sentences=(train, val), val_windows=32)
+    normed = train_elmo(config, **kw).val_perplexity
+    plain = train_elmo(ElmoConfig(**{**config.__dict__, "char_norm": False}), **kw).val_perplexity
+    stream = ["<s>"] + [w for s in train for w in (*s, "<s>")]
+    held = ["<s>"] + [w for s in val for w in (*s, "<s>")]
+    counts, n = Counter(stream), len(stream)
+    unigram = math.exp(-sum(math.log(counts[w] / n) for w in held) / len(held))
+    assert normed < 0.7 * unigram  # it reads context
+    assert normed < 0.8 * plain  # without the batch norm the same run learns far less
