@@ -83,6 +83,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_attention.py
 	$(BIN)/python scripts/bench_gpt.py
+	$(BIN)/python scripts/bench_bert.py
 
 lock: $(STAMP)
 	{ head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.tmp && mv constraints.tmp constraints.txt
