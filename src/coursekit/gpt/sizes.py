@@ -12,9 +12,12 @@ file released with GPT-1's weights, and the ``vocab_size`` default of transforme
 ``OpenAIGPTConfig``; the GPT-1 paper, Radford et al. 2018, gives only its 40,000 BPE merges)
 instead of GPT-2's 50,257, all four rounded counts equal the paper's exactly; leaving out
 the position table instead does not (124.4M - 0.8M = 123.7M for small). So the
-published figures are what the same models have with a 40,478-token vocabulary, a
+published figures equal what the same models have with a 40,478-token vocabulary, a
 difference of 9,779 x D embedding weights (7.5M for small); the paper does not say how it
-counted. GPT-1's own paper gives no total; 117M is the figure usually quoted for it (the
+counted, and OpenAI's repository (https://github.com/openai/gpt-2, README) later says only
+"our original parameter counts were wrong due to an error (in our previous blog posts and
+paper)". The agreement is to the nearest million, and GPT-2 large's count lies close to the
+rounding edge: a consistent reading of that error, not a confirmed one. GPT-1's own paper gives no total; 117M is the figure usually quoted for it (the
 GPT-2 paper: "the smallest model is equivalent to the original GPT").
 
 Legend: V vocab_size, P n_positions, D n_embd, L n_layer, F n_inner.

@@ -1,15 +1,15 @@
 """Chapter 6's sampling figures: the sampling explorer (static, no kernel) and a live text box.
 
 - :func:`sampling_explorer`: one real next-token distribution, with sliders for the
-  temperature T, top-k's k and top-p's p. The browser recomputes everything from the logits
+  temperature τ, top-k's k and top-p's p. The browser recomputes everything from the logits
   in Vega-Lite transforms, in the order of transformers' logits processors (and
-  :func:`coursekit.gpt.sample_next`): softmax(logits / T), then keep the k most probable
+  :func:`coursekit.gpt.sample_next`): softmax(logits / τ), then keep the k most probable
   tokens (ties with the k-th are kept), renormalise, then keep the smallest set of most
   probable tokens whose mass reaches p (the token that crosses p is kept: Holtzman et al.
   2020's nucleus), renormalise. Bars show each shown token's probability after the
   temperature, coloured kept or removed; dots show the final sampling probability.
 - :func:`generation_box`: an ipywidgets control that completes a prompt with a callable
-  (a trained GPT), with sliders for T, k and p. It needs a running kernel.
+  (a trained GPT), with sliders for τ, k and p. It needs a running kernel.
 
 Fan, Lewis & Dauphin (2018), *Hierarchical Neural Story Generation*, ACL,
 https://arxiv.org/abs/1805.04833 (top-k: sampling from the k most likely tokens); Holtzman, Buys, Du,
@@ -56,7 +56,7 @@ def sampling_explorer(
     """Temperature, top-k and top-p on one next-token distribution, on three sliders.
 
     ``logits`` (V,) are the model's next-token logits and ``tokens`` the V token strings
-    (token i for logit i). Every logit goes into the chart (so the softmax at any T is
+    (token i for logit i). Every logit goes into the chart (so the softmax at any τ is
     exact); the ``shown`` (default: 25, or V if fewer) most probable tokens are drawn, one horizontal bar each, the
     most probable at the top. ``context`` (the prompt) goes into the subtitle. The chart
     takes its container's width (it fits a 390 px phone); a line under the title says how
@@ -83,7 +83,7 @@ def sampling_explorer(
     rows = [{"i": int(i), "token": _display(toks[i]), "logit": round(float(z[i]), 4), "rank": ranks[int(i)],
              "pos": n + 1} for n, i in enumerate(order)]
     t_name, k_name, p_name = _fresh("temperature"), _fresh("top_k"), _fresh("top_p")
-    t_p = alt.param(name=t_name, value=temperature, bind=alt.binding_range(min=0.1, max=2.0, step=0.05, name="temperature T: "))
+    t_p = alt.param(name=t_name, value=temperature, bind=alt.binding_range(min=0.1, max=2.0, step=0.05, name="temperature τ: "))
     k_p = alt.param(name=k_name, value=int(top_k), bind=alt.binding_range(min=1, max=min(V, 100), step=1, name="top-k k: "))
     p_p = alt.param(name=p_name, value=top_p, bind=alt.binding_range(min=0.05, max=1.0, step=0.01, name="top-p p: "))
     base = (
@@ -92,7 +92,7 @@ def sampling_explorer(
         .transform_joinaggregate(top="max(scaled)")
         .transform_calculate(e="exp(datum.scaled - datum.top)")
         .transform_joinaggregate(total="sum(e)")
-        .transform_calculate(p="datum.e / datum.total",  # softmax(logits / T), exact over all V
+        .transform_calculate(p="datum.e / datum.total",  # softmax(logits / τ), exact over all V
                              in_k=f"datum.rank <= {k_name}")  # top-k: ties with the k-th kept
         .transform_calculate(pk="datum.in_k ? datum.p : 0")
         .transform_joinaggregate(mass_k="sum(pk)")
@@ -115,10 +115,10 @@ def sampling_explorer(
                                                  labelLimit=110))
     colour = alt.Color("status:N", scale=alt.Scale(domain=["kept", "removed"], range=[MAIN_COLOR, REMOVED_COLOR]),
                        legend=_legend(None, ["kept", "removed"]))
-    tips = [alt.Tooltip("token:N"), alt.Tooltip("logit:Q", format=".2f"), alt.Tooltip("p:Q", title="p after T", format=".3f"),
+    tips = [alt.Tooltip("token:N"), alt.Tooltip("logit:Q", format=".2f"), alt.Tooltip("p:Q", title="p after τ", format=".3f"),
             alt.Tooltip("final:Q", title="sampling probability", format=".3f"), alt.Tooltip("status:N")]
     bars = bars_data.mark_bar(height={"band": 0.75}).encode(
-        y=y, x=alt.X("p:Q", title="probability (bars: after T; dots: sampled with)", axis=alt.Axis(format=".0%")),
+        y=y, x=alt.X("p:Q", title="probability (bars: after τ; dots: sampled with)", axis=alt.Axis(format=".0%")),
         color=colour, opacity=alt.condition("datum.kept", alt.value(1.0), alt.value(0.55)), tooltip=tips,
     ).add_params(t_p, k_p, p_p)
     dots = bars_data.transform_filter("datum.kept").mark_point(shape="diamond", filled=True, size=40, color="#000").encode(
@@ -128,9 +128,9 @@ def sampling_explorer(
         x=alt.value(0), y=alt.value(0),
         text=alt.Text("summary:N"),
     ).transform_calculate(
-        summary=f"'kept ' + datum.n_kept + ' of {V} tokens, ' + format(datum.p_mass, '.1%') + ' of the mass after T'"
+        summary=f"'kept ' + datum.n_kept + ' of {V} tokens, ' + format(datum.p_mass, '.1%') + ' of the mass after τ'"
     )
-    subtitle = "Drag T, k and p. Bars: probability after the temperature; grey: removed by top-k or top-p."
+    subtitle = "Drag τ, k and p. Bars: probability after the temperature; grey: removed by top-k or top-p."
     if context:
         subtitle = f"After “{context}”. " + subtitle
     best = toks[int(order[0])]
@@ -156,7 +156,7 @@ def generation_box(
     top_k: int = 50,
     top_p: float = 0.9,
 ) -> Any:
-    """A live control (ipywidgets): a prompt box, sliders for T, k and p, and a "Generate" button
+    """A live control (ipywidgets): a prompt box, sliders for τ, k and p, and a "Generate" button
     that prints ``complete(prompt, temperature=..., top_k=..., top_p=..., max_new_tokens=...)``.
 
     It runs the model in the kernel, so it needs one: in a static page it shows but does nothing.
@@ -170,7 +170,7 @@ def generation_box(
     _check_range("temperature", temperature, 0.05, 5.0)
     _check_range("top_p", top_p, 0.01, 1.0)
     text = widgets.Text(value=prompt, description="prompt:", layout=widgets.Layout(width="95%"))
-    t = widgets.FloatSlider(value=temperature, min=0.1, max=2.0, step=0.05, description="T")
+    t = widgets.FloatSlider(value=temperature, min=0.1, max=2.0, step=0.05, description="τ")
     k = widgets.IntSlider(value=top_k, min=1, max=200, description="top-k")
     p = widgets.FloatSlider(value=top_p, min=0.05, max=1.0, step=0.01, description="top-p")
     button = widgets.Button(description="Generate")
