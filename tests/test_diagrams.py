@@ -58,6 +58,14 @@ def test_every_chapter_has_two_diagrams():
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_has_a_background_and_ink_text(name):
+    # The book's phone test reads the theme's colours off these two elements.
+    body = render(name).split("</style>", 1)[1]
+    assert re.search(r'class="[^"]*\bckd-bg\b', body), f"{name}: no background rect"
+    assert re.search(r'<text[^>]*class="[^"]*\bckd-t-ink\b', body), f"{name}: no text in the ink colour"
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_entry_is_complete(name):
     entry = DIAGRAMS[name]
     assert callable(entry.draw) and entry.chapter in range(1, 14)

@@ -466,3 +466,22 @@ def test_show_cross_attention_displays_and_checks_tokens(capsys):
     assert show_cross_attention(W, SRC, TGT) is None  # displayed through IPython.display
     with pytest.raises(ValueError, match=r"= \(3, 3\), got \(T, S\) = \(3, 4\)"):
         show_cross_attention(W, SRC[:3], TGT)
+
+
+def test_two_legends_below_a_curve_share_one_phone_row():
+    # Vega-Lite puts a chart's bottom legends side by side: the series legend gets the room the
+    # split legend leaves (Chapter 6's three widths with training and held-out curves).
+    from coursekit.viz._style import LEGEND_PX, _legend_columns
+
+    rows = [dict(step=s, loss=1.0 / s, model=f"n_embd={w}", split=split)
+            for w in (32, 64, 128) for split in ("train", "held-out") for s in (1, 2, 3)]
+    spec = training_curves(rows, y="loss", color="model").to_dict()
+    legends = {}
+    for layer in spec["layer"]:
+        for channel, enc in layer.get("encoding", {}).items():
+            if isinstance(enc, dict) and isinstance(enc.get("legend"), dict) and "columns" in enc["legend"]:
+                legends[enc["field"]] = enc["legend"]["columns"]
+    assert set(legends) == {"model", "split"}
+    widths = {"model": _legend_columns(["n_embd=128"] * legends["model"])[1],
+              "split": _legend_columns(["held-out"] * legends["split"])[1]}
+    assert widths["model"] + widths["split"] <= LEGEND_PX

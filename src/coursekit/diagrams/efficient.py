@@ -54,7 +54,7 @@ def attention_patterns() -> Canvas:
         yq = y0 + (q + 0.5) * size / _N
         c.text(x0 - 30, yq, "$q$", anchor="end", colour="dec")
         c.arrow((x0 - 26, yq), (x0 - 3, yq), role="dec")
-    c.text(200, 404, "rows: queries; columns: keys, earlier to later", colour="muted")
+    c.text(200, 404, "rows: queries; columns: keys, earlier to later", colour="ink")
     c.text(200, 424, "orange: the keys query 10 may read", colour="dec")
     return c
 

@@ -98,11 +98,18 @@ def _series_scales(names: Sequence[str]) -> dict[str, alt.Scale]:
     }
 
 
-def _legend(title: str | None, names: Sequence[str] = (), **kwargs: Any) -> alt.Legend:
+def _legend_columns(names: Sequence[str], budget: int = LEGEND_PX) -> tuple[int, int]:
+    """How many columns of ``names`` fit ``budget`` pixels, and the width they take."""
+    column = 28 + 7 * max([len(str(n)) for n in names] + [4])  # symbol, gap and label
+    columns = max(1, min(len(names) or 1, budget // column))
+    return columns, columns * column
+
+
+def _legend(title: str | None, names: Sequence[str] = (), *, budget: int = LEGEND_PX, **kwargs: Any) -> alt.Legend:
     """A legend below the plot (never beside it, where a phone cuts it off), in as many
-    columns as fit LEGEND_PX."""
-    longest = max([len(str(n)) for n in names] + [4])
-    columns = max(1, min(len(names) or 1, LEGEND_PX // (28 + 7 * longest)))
+    columns as fit ``budget`` pixels: LEGEND_PX, less what another legend on the same row
+    takes (Vega-Lite puts a chart's bottom legends side by side)."""
+    columns, _ = _legend_columns(names, budget)
     return alt.Legend(title=title, orient="bottom", direction="horizontal", columns=columns, **kwargs)
 
 

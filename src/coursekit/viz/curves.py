@@ -27,11 +27,13 @@ from ._style import (
     CURVE_HEIGHT,
     CURVE_WIDTH,
     FADED,
+    LEGEND_PX,
     MAIN_COLOR,
     MUTED_TEXT,
     _field,
     _fresh,
     _legend,
+    _legend_columns,
     _listing,
     _number_text,
     _series_scales,
@@ -54,7 +56,7 @@ def _series_field(rows: Sequence[Mapping[str, Any]], color: str | None, what: st
 
 
 def _series_encoding(
-    series: str | None, names: Sequence[str] = (), channels: Sequence[str] = ("color",)
+    series: str | None, names: Sequence[str] = (), channels: Sequence[str] = ("color",), *, legend_px: int = LEGEND_PX
 ) -> tuple[list[alt.Parameter], dict[str, Any]]:
     """Encode ``series`` (whose values are ``names``, in the rows' order) on ``channels``
     ("color", "shape", "strokeDash"), and a legend click that highlights one series, the
@@ -68,7 +70,7 @@ def _series_encoding(
     if series is None:
         return [], {}
     scales = _series_scales(names)
-    legend = _legend(series, names, symbolStrokeWidth=2)
+    legend = _legend(series, names, budget=legend_px, symbolStrokeWidth=2)
     pick = alt.selection_point(name="legend", fields=[_field(series)], bind="legend")
     kinds = {"color": alt.Color, "shape": alt.Shape, "strokeDash": alt.StrokeDash}
     enc: dict[str, Any] = {
@@ -157,10 +159,14 @@ def training_curves(
     ]
 
     base = alt.Chart().encode(x=enc_x, y=enc_y)  # the data sit once, on the layer
-    params, extra = _series_encoding(series, names, ("color", "shape"))
-    shape = extra.pop("shape", None)
+    split_px = 0
     if dash is not None:
         ordered = sorted(splits, key=lambda name: (name != "train", name))  # train solid, the others dashed
+        _, split_px = _legend_columns(ordered)
+    # The two legends share one row below the plot: the series legend gets what the split one leaves.
+    params, extra = _series_encoding(series, names, ("color", "shape"), legend_px=max(LEGEND_PX - split_px, 0))
+    shape = extra.pop("shape", None)
+    if dash is not None:
         extra["strokeDash"] = alt.StrokeDash(
             field="split", type="nominal", title="split", scale=alt.Scale(domain=ordered),
             legend=_legend("split", ordered, symbolStrokeWidth=2),
