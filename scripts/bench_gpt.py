@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from coursekit.gpt import GPT, GPTConfig, to_hf_gpt2
+from coursekit.transformer import interleaved_ms
 
 LENGTHS = (64, 128, 256, 512, 1024)
 
@@ -50,19 +50,13 @@ def train_step_times(B: int, T: int, repeats: int, warmup: int = 2) -> dict[str,
         F.cross_entropy(logits.flatten(0, 1), targets.flatten()).backward()
 
     fns = {"coursekit GPT": step_ours, "transformers GPT2LMHeadModel": step_theirs}
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    for i in range(warmup + repeats):
-        for name, fn in fns.items():  # interleaved, so load from other processes hits both alike
-            t0 = time.perf_counter()
-            fn()
-            if i >= warmup:
-                samples[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(s) for name, s in samples.items()}
+    # interleaved, so load from other processes hits both alike
+    return {name: ms / 1000 for name, ms in interleaved_ms(fns, warmup=warmup, rounds=repeats).items()}
 
 
 @torch.no_grad()
 def decode_times(lengths: tuple[int, ...], repeats: int) -> list[dict]:
-    """Median seconds to compute the next token's logits at each sequence length n."""
+    """Median ms to compute the next token's logits at each sequence length n, with and without the cache."""
     torch.manual_seed(0)
     cfg = GPTConfig(vocab_size=512, n_positions=max(lengths), n_embd=128, n_layer=4, n_head=4)
     model = GPT(cfg).eval()
@@ -71,19 +65,16 @@ def decode_times(lengths: tuple[int, ...], repeats: int) -> list[dict]:
     for n in lengths:
         cache = model.new_cache()
         model(seq[:, : n - 1], cache=cache)  # the n - 1 earlier positions, cached (not timed)
-        with_cache, without = [], []
-        for i in range(repeats + 1):
-            cache.crop(n - 1)
-            t0 = time.perf_counter()
-            model(seq[:, n - 1 : n], cache=cache)  # (1, 1, V): one new position
-            t1 = time.perf_counter()
+
+        def with_cache(n=n, cache=cache):
+            model(seq[:, n - 1 : n], cache=cache.crop(n - 1))  # (1, 1, V): one new position
+
+        def without_cache(n=n):
             model(seq[:, :n])  # (1, n, V): everything again
-            t2 = time.perf_counter()
-            if i:  # the first round warms up
-                with_cache.append(t1 - t0)
-                without.append(t2 - t1)
-        a, b = statistics.median(with_cache), statistics.median(without)
-        rows.append({"length": n, "ms_with_cache": 1e3 * a, "ms_without_cache": 1e3 * b, "speedup": b / a})
+
+        ms = interleaved_ms({"with": with_cache, "without": without_cache}, warmup=1, rounds=repeats)
+        rows.append({"length": n, "ms_with_cache": ms["with"], "ms_without_cache": ms["without"],
+                     "speedup": ms["without"] / ms["with"]})
     return rows
 
 

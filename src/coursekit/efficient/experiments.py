@@ -22,16 +22,12 @@ Legend: n sequence length, t position of the generated token, Dh head width (= D
 
 from __future__ import annotations
 
-import contextlib
-import os
-import statistics
-import sys
-import time
 from typing import Sequence
 
 import torch
 
 from ..attention import scaled_dot_product_attention
+from ..transformer.table1 import interleaved_ms
 from ..utils import check_int, check_positive
 from .linear import LinearAttentionState, elu_feature_map, linear_attention_step
 from .scaling import SCALING_KINDS, ScalingRow, attention_fn, measure_attention
@@ -39,32 +35,14 @@ from .scaling import SCALING_KINDS, ScalingRow, attention_fn, measure_attention
 __all__ = ["count_flops", "attention_flops", "generation_costs", "scaling_rows"]
 
 
-@contextlib.contextmanager
-def _quiet_c_stderr():
-    """Silence writes to file descriptor 2 (not only ``sys.stderr``): torch's profiler logs a
-    'profiler_start' / 'profiler_stop' line from C++ for every profiled call, and a notebook
-    would show each of them."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def scaling_rows(
     kinds: Sequence[str] = SCALING_KINDS, lengths: Sequence[int] = (128, 256, 512, 1024, 2048), **kwargs
 ) -> dict[str, list[ScalingRow]]:
-    """{kind: :func:`coursekit.efficient.scaling.measure_attention` rows} for each kind, with the
-    profiler's C++ log lines (written on every CPU memory measurement) kept off the page.
+    """{kind: :func:`coursekit.efficient.scaling.measure_attention` rows} for each kind.
     ``kwargs`` go to ``measure_attention`` (``d``, ``window``, ``repeats``, ``device``, ...)."""
     if isinstance(kinds, str) or not kinds:
         raise ValueError(f"kinds must be a non-empty sequence of {SCALING_KINDS}, got {kinds!r}")
-    with _quiet_c_stderr():
-        return {kind: measure_attention(kind, lengths, **kwargs) for kind in kinds}
+    return {kind: measure_attention(kind, lengths, **kwargs) for kind in kinds}
 
 
 def _product_flops(op, args, out) -> int:
@@ -173,12 +151,7 @@ def generation_costs(
             ("linear, recurrent", linear_step, state.nbytes, update_flops),
         ):
             with torch.no_grad():
-                step()  # warm-up
-                times = []
-                for _ in range(repeats):
-                    t0 = time.perf_counter()
-                    step()
-                    times.append(time.perf_counter() - t0)
+                ms = interleaved_ms({method: step}, warmup=1, rounds=repeats)[method]
             rows.append({"method": method, "t": t, "flops": count_flops(step) + extra, "bytes_held": int(held),
-                         "ms": 1000 * statistics.median(times)})
+                         "ms": ms})
     return rows

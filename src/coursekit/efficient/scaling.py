@@ -29,16 +29,17 @@ Legend: B batch, H heads, n sequence length, Dh head width, w window.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-import statistics
-import time
+import sys
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
 
 from ..attention import causal_mask, scaled_dot_product_attention
+from ..transformer.table1 import interleaved_ms
 from ..utils import check_bool, check_choice, check_int, check_positive, check_real
 from .linear import linear_attention
 from .local import blocked_local_attention
@@ -161,18 +162,23 @@ def theoretical_bytes(
 
 def _median_seconds(fn: Callable[[], object], repeats: int, device: torch.device) -> float:
     """Median wall time of ``repeats`` calls of ``fn`` after one warm-up call (CUDA synchronised)."""
-    cuda = device.type == "cuda"
-    fn()
-    times = []
-    for _ in range(repeats):
-        if cuda:
-            torch.cuda.synchronize(device)
-        t0 = time.perf_counter()
-        fn()
-        if cuda:
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return interleaved_ms({"fn": fn}, warmup=1, rounds=repeats, cuda=device.type == "cuda")["fn"] / 1000
+
+
+@contextlib.contextmanager
+def _quiet_c_stderr():
+    """Silence writes to file descriptor 2 (not only ``sys.stderr``): torch's profiler logs a
+    'profiler_start' / 'profiler_stop' line from C++ for every profiled call, and a notebook
+    would show each of them (so would a terminal running ``scripts/bench_attention.py``)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def cpu_peak_bytes(fn: Callable[[], object]) -> int:
@@ -184,7 +190,7 @@ def cpu_peak_bytes(fn: Callable[[], object]) -> int:
     (``torch.autograd.profiler.profile`` is the same Kineto profiler as ``torch.profiler.profile``
     without the activity set-up that costs the latter seconds on its first use.)
     """
-    with torch.autograd.profiler.profile(profile_memory=True) as prof:
+    with _quiet_c_stderr(), torch.autograd.profiler.profile(profile_memory=True) as prof:
         out = fn()
         del out
     records: list[tuple[int, int]] = []
