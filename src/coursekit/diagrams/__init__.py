@@ -14,7 +14,8 @@ the repository would not resolve. Style and accessibility rules: :mod:`.svg`.
 Modules: :mod:`.svg` (the builder and the palette), :mod:`.registry` (the
 :data:`DIAGRAMS` registry), and one module per chapter: :mod:`.seq2seq` (1),
 :mod:`.attention` (2), :mod:`.classification` (3), :mod:`.selfattn` (4),
-:mod:`.transformer` (5), :mod:`.gpt` (6), :mod:`.efficient` (7).
+:mod:`.transformer` (5), :mod:`.gpt` (6), :mod:`.efficient` (7),
+:mod:`.contextual` (8), :mod:`.bert` (9).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import attention, classification, efficient, gpt, selfattn, seq2seq, transformer  # noqa: F401  (they register)
+from . import attention, bert, classification, contextual, efficient, gpt, selfattn, seq2seq, transformer  # noqa: F401  (they register)
 from .registry import DIAGRAMS, Entry, render
 
 __all__ = ["DIAGRAMS", "Entry", "Diagram", "show_diagram", "diagram_names"]

@@ -1,0 +1,5 @@
+"""Chapter 8's diagrams (contextual embeddings): filled in with the chapter."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
