@@ -35,6 +35,7 @@ INTERACTIVE = (
     "positional_encoding_explorer", "warmup_explorer",  # chapter 5
     "sampling_explorer",  # chapter 6
     "pattern_gallery", "scaling_chart",  # chapter 7
+    "sense_map",  # chapter 8
 )
 
 
