@@ -13,6 +13,7 @@ from coursekit.exercises import (
     check_context_prediction,
     check_elmo_vector,
     check_highway,
+    check_nearest_centroid,
     check_nearest_words,
     check_scalar_mix,
     check_stlr,
@@ -82,6 +83,56 @@ def test_nearest_words_checker_wants_words_not_indices():
 
     assert_not_yet(check_nearest_words(indices), "indices, not the words")
     assert_not_yet(check_nearest_words(lambda *args: indices(*args).tolist()), "indices, not the words")
+
+
+# ----------------------------------------------------------------------------- nearest centroid
+def nearest_centroid(train_x, train_labels, test_x, *, unit_first=True, unit_centroids=True, euclid=False,
+                     indices=False):
+    senses = sorted(set(train_labels))
+    x = train_x / train_x.norm(dim=1, keepdim=True) if unit_first else train_x
+    labels = torch.tensor([senses.index(lab) for lab in train_labels])
+    centroids = torch.stack([x[labels == c].mean(dim=0) for c in range(len(senses))])
+    if euclid:
+        best = torch.cdist(test_x, centroids).argmin(dim=1)
+    else:
+        if unit_centroids:
+            centroids = centroids / centroids.norm(dim=1, keepdim=True)
+        best = (test_x / test_x.norm(dim=1, keepdim=True) @ centroids.T).argmax(dim=1)
+    return best if indices else [senses[i] for i in best]
+
+
+def nearest_centroid_by_dicts(train_x, train_labels, test_x):
+    """Another correct formulation: sums in a dict, F.cosine_similarity, Python's max."""
+    sums = {}
+    for v, lab in zip(train_x, train_labels):
+        sums[lab] = sums.get(lab, 0) + F.normalize(v, dim=0)  # the mean's direction is the sum's
+    return [max(sums, key=lambda lab: F.cosine_similarity(v, sums[lab], dim=0).item()) for v in test_x]
+
+
+def test_nearest_centroid_checker_accepts_solutions_and_rejects_the_stub():
+    assert_passed(check_nearest_centroid(nearest_centroid))
+    assert_passed(check_nearest_centroid(nearest_centroid_by_dicts))
+    assert_not_yet(check_nearest_centroid(stub), "haven't implemented")
+
+
+@pytest.mark.parametrize(
+    "kw, phrase",
+    [
+        (dict(indices=True), "indices, not their names"),
+        (dict(unit_first=False), "averaged the raw training vectors"),
+        (dict(unit_centroids=False), "without normalising them"),
+        (dict(euclid=True), "Euclidean distance"),
+    ],
+)
+def test_nearest_centroid_checker_names_each_mistake(kw, phrase):
+    assert_not_yet(check_nearest_centroid(lambda *args: nearest_centroid(*args, **kw)), phrase)
+
+
+def test_nearest_centroid_checker_turns_a_key_error_into_feedback():
+    def broken(train_x, train_labels, test_x):
+        return [{"bird": 0}[lab] for lab in train_labels]  # a sense it does not know
+
+    assert_not_yet(check_nearest_centroid(broken), "KeyError")
 
 
 # ----------------------------------------------------------------------------- highway

@@ -9,14 +9,15 @@ Learner functions, as the notebook's stubs declare them::
     def my_highway(x, W_h, b_h, W_t, b_t)                   # (..., D), (D, D), (D,), (D, D), (D,) -> (..., D)
     def my_scalar_mix(layers, s, gamma)                     # (J, ..., D), (J,), float -> (..., D)
     def my_elmo_vector(token, forward, backward, s, gamma)  # (T, P), (L, T, P), (L, T, P), (L+1,), float -> (T, 2P)
+    def my_nearest_centroid(train_x, train_labels, test_x)  # (N, D), N senses, (M, D) -> list of M senses
     def my_context_prediction()                             # -> one of CONTEXT_CHOICES
     def my_stlr(t, T, cut_frac, ratio)                      # (N,) long iterations -> (N,) float factors
 
 References: :meth:`coursekit.wordvectors.WordVectors.nearest`, :class:`coursekit.elmo.Highway`
 (AllenNLP's carry-gate form, loaded with the paper's transform-gate weights),
-:class:`coursekit.elmo.ScalarMix`, :func:`coursekit.ulmfit.stlr`; the prediction is measured by
+:class:`coursekit.elmo.ScalarMix`, :class:`coursekit.contextual_experiments.SenseCentroids`, :func:`coursekit.ulmfit.stlr`; the prediction is measured by
 :func:`coursekit.elmo.elmo_layers` on a small ELMo with random weights.
-Legend: V words, D width, J layers mixed, L LSTM layers, T tokens, P width of one direction,
+Legend: V words, D width, N training and M test occurrences, J layers mixed, L LSTM layers, T tokens, P width of one direction,
 N iterations.
 
 By the time of these checks the notebook has imported ``torch`` (each stub cell imports what else
@@ -30,6 +31,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..contextual_experiments import SenseCentroids
 from ..elmo import ELMo, ElmoConfig, Highway, ScalarMix, elmo_layers
 from ..ulmfit import stlr
 from ..wordvectors import WordVectors
@@ -41,12 +43,18 @@ __all__ = [
     "check_highway",
     "check_scalar_mix",
     "check_elmo_vector",
+    "check_nearest_centroid",
     "check_context_prediction",
     "check_stlr",
 ]
 
 
 # ----------------------------------------------------------------------------- nearest words by cosine
+def _indices(got, expected, case) -> bool:
+    """The learner returned indices (a tensor, or a list of numbers) where names were asked for."""
+    return isinstance(got, torch.Tensor) or (isinstance(got, (list, tuple)) and len(got) > 0 and not isinstance(got[0], str))
+
+
 def _nearest(vectors, words, word, k):
     return [w for w, _ in WordVectors(tuple(words), vectors, "the exercise").nearest(word, k)]
 
@@ -97,8 +105,7 @@ check_nearest_words = checker(Exercise(
         Mistake(
             what="you returned the neighbours' indices, not the words.",
             hint="Look the words up: `[words[j] for j in top.tolist()]` for the indices `top` of the k best.",
-            test=lambda got, expected, case: isinstance(got, torch.Tensor)
-            or (isinstance(got, (list, tuple)) and len(got) > 0 and not isinstance(got[0], str)),
+            test=_indices,
         ),
         Mistake(
             what="your list starts with the word itself: its cosine similarity with itself is 1, but it is not "
@@ -344,6 +351,91 @@ check_elmo_vector = checker(Exercise(
     ),
     value_hint="layers = torch.stack([cat(token, token)] + [cat(forward[j], backward[j]) for each j]) of shape "
     "(L+1, T, 2P), then my_scalar_mix(layers, s, gamma).",
+))
+
+
+# ----------------------------------------------------------------------------- nearest centroid
+def _centroid(train_x, train_labels, test_x):
+    centroids = SenseCentroids.fit(train_x[None], list(train_labels))
+    return [centroids.nearest(v[None])[0][0] for v in test_x]
+
+
+def _centroid_with(*, unit_first=True, unit_centroids=True, distance=False):
+    def fn(train_x, train_labels, test_x):
+        classes = sorted(set(train_labels))
+        x = F.normalize(train_x, dim=1) if unit_first else train_x
+        means = torch.stack([x[[lab == c for lab in train_labels]].mean(0) for c in classes])  # (C, D)
+        if distance:
+            best = torch.cdist(test_x, means).argmin(1)
+        else:
+            m = F.normalize(means, dim=1) if unit_centroids else means
+            best = (F.normalize(test_x, dim=1) @ m.T).argmax(1)
+        return [classes[i] for i in best.tolist()]
+
+    return fn
+
+
+def _centroid_cases(g):
+    def case(C, D, n, m, spread):
+        directions = torch.randn(C, D, generator=g)  # one direction per sense
+
+        def draw(k):
+            y = torch.randint(0, C, (k,), generator=g)
+            x = directions[y] + spread * (0.3 + y[:, None]) * torch.randn(k, D, generator=g)  # tight to loose senses
+            return x * torch.exp(1.2 * torch.randn(k, 1, generator=g)), y  # lengths that vary a lot
+
+        senses = ("bird", "dodge", "food", "fabric")[:C]
+        (tx, ty), (vx, _) = draw(n), draw(m)
+        ty[:C] = torch.arange(C)  # every sense has a training example
+        return (tx, [senses[i] for i in ty.tolist()], vx)
+
+    return [
+        Case("3 senses, 30 training and 40 test vectors of width 6", case(3, 6, 30, 40, 1.0)),
+        Case("2 senses, 12 training and 20 test vectors of width 4", case(2, 4, 12, 20, 1.2)),
+        Case("4 senses, 40 training and 40 test vectors of width 8", case(4, 8, 40, 40, 1.5)),
+    ]
+
+
+check_nearest_centroid = checker(Exercise(
+    name="nearest_centroid",
+    title="nearest-centroid sense classification",
+    signature="(train_x, train_labels, test_x)",
+    reference=_centroid,
+    reference_name="`coursekit.contextual_experiments.SenseCentroids`",
+    doc="train_x (N, D) float, train_labels: N sense names, test_x (M, D) float -> the list of M sense names: "
+    "each sense's centroid is the mean of its unit-length training vectors, normalised again; a test vector "
+    "gets the sense of the centroid with the highest cosine similarity.",
+    cases=_centroid_cases,
+    outputs=("senses",),
+    mistakes=(
+        Mistake(
+            what="you returned the senses' indices, not their names.",
+            hint="Return the names: with `classes = sorted(set(train_labels))`, `[classes[i] for i in best.tolist()]`.",
+            test=_indices,
+        ),
+        Mistake(
+            what="you averaged the raw training vectors: a few long vectors pull their centroid towards them.",
+            hint="Normalise each training vector first (`x / x.norm(dim=1, keepdim=True)`), then average per "
+            "sense: every occurrence gets one vote of the same weight.",
+            output=_centroid_with(unit_first=False),
+        ),
+        Mistake(
+            what="you compared with the centroids without normalising them: a sense whose vectors agree has a "
+            "longer mean and wins too often.",
+            hint="Normalise the centroids too, so that the score is a cosine similarity: "
+            "`centroids / centroids.norm(dim=1, keepdim=True)`.",
+            output=_centroid_with(unit_centroids=False),
+        ),
+        Mistake(
+            what="you took the nearest centroid by Euclidean distance: the test vectors' lengths decide, not "
+            "their directions.",
+            hint="Use cosine similarity: the dot product of the unit test vector with each unit centroid, "
+            "highest wins.",
+            output=_centroid_with(distance=True),
+        ),
+    ),
+    value_hint="centroid of a sense = mean of its unit training vectors, then normalised; prediction = the sense "
+    "whose centroid has the largest dot product with the unit test vector.",
 ))
 
 
