@@ -235,3 +235,16 @@ def test_bertviz_views_take_a_berts_attentions():
         show_bert_attention(out.attentions, tokens, sentence_b_start=6)
     with pytest.raises(ValueError, match="batch of one"):
         show_bert_attention([torch.cat([a, a]) for a in out.attentions], tokens)
+
+
+def rendered_width(chart) -> float:
+    return float(re.search(r'<svg[^>]*width="([\d.]+)"', svg(chart)).group(1))
+
+
+def test_both_charts_fit_a_390_px_phone_with_long_sentences():
+    long = ["A man is playing a guitar on stage.", "Someone performs a song with an electric guitar.",
+            "The cat is sleeping on the windowsill.", "A kitten naps in the warm sun by the window.",
+            "The stock market fell sharply this morning.", "Share prices dropped as trading opened.",
+            "This function returns a sorted copy of the list.", "The method gives back the items in order."]
+    assert rendered_width(similarity_heatmap(long, torch.eye(8), source="all-MiniLM-L6-v2")) <= 390
+    assert rendered_width(fill_mask_explorer(table(k=5), source="the chapter's tiny BERT")) <= 390

@@ -240,7 +240,7 @@ def similarity_heatmap(
     lookup = json.dumps(labels, ensure_ascii=False)
     cell_px = HEATMAP_PX / n
     axis = dict(labelExpr=f"{lookup}[datum.value]", ticks=False, domain=False, labelFontSize=11, labelLimit=130)
-    x = alt.X("j:O", title=None, axis=alt.Axis(orient="top", labelAngle=-45, labelAlign="left", **axis))
+    x = alt.X("j:O", title=None, axis=alt.Axis(orient="top", labelAngle=-90, labelAlign="left", labelBaseline="middle", **axis))
     y = alt.Y("i:O", title=None, axis=alt.Axis(**axis))
     lo = min(0.0, float(m.min()))
     base = alt.Chart(alt.Data(values=cells))
