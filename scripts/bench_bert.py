@@ -4,8 +4,12 @@ Forward (no gradients, eval mode) and forward + backward (a fixed random project
 last hidden states plus the pooled output's sum, train mode with dropout 0) of :class:`coursekit.bert.BertModel` and
 ``transformers.BertModel(attn_implementation="sdpa")`` built from the same config
 (H=256, L=4, A=4, F=1024, V=4096, T=128, B=16 by default), with every token real, and the
-forward once more with a padding mask (the last quarter of every other row padded). The two models are
-interleaved round by round, a few warm-up rounds, then the median. Target:
+forward once more with a padding mask (the last quarter of every other row padded; each model
+takes its own mask form: coursekit a bool ``key_padding_mask``, transformers the 1/0
+``attention_mask``). Two warm-up calls each, then the two models alternate call by call (who
+goes first alternates too) for ``--rounds`` rounds; each round gives one paired ratio, so a
+change in the machine's load falls on both sides of it. Reported: each side's median time
+and the median ratio with its spread (lowest and highest round). Target:
 coursekit / transformers <= 1.0x.
 
 Usage::
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -27,8 +32,20 @@ from coursekit.bert import BertConfig, BertModel, to_hf_bert
 from coursekit.transformer import interleaved_ms
 
 
-def bench(B: int, T: int, rounds: int, padded: bool = False, backward: bool = True) -> dict[str, dict[str, float]]:
-    """Median ms of a forward (and of a forward + backward), coursekit and transformers."""
+def paired(steps: dict, rounds: int, warmup: int = 2) -> dict[str, float | list[float]]:
+    """Median ms of each of the two ``steps`` (coursekit, transformers) and the per-round ratios
+    coursekit / transformers: ``rounds`` one-call rounds of :func:`interleaved_ms`, the order
+    alternating from round to round."""
+    (a, fa), (b, fb) = steps.items()
+    interleaved_ms(steps, warmup=warmup, rounds=1)
+    times = [interleaved_ms({a: fa, b: fb} if r % 2 == 0 else {b: fb, a: fa}, warmup=0, rounds=1) for r in range(rounds)]
+    return {a: statistics.median(t[a] for t in times), b: statistics.median(t[b] for t in times),
+            "ratios": [t[a] / t[b] for t in times]}
+
+
+def bench(B: int, T: int, rounds: int, padded: bool = False, backward: bool = True) -> dict[str, dict]:
+    """Median ms of a forward (and of a forward + backward), coursekit and transformers, with the
+    per-round ratios (:func:`paired`)."""
     torch.manual_seed(0)
     cfg = BertConfig(vocab_size=4096, hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
                      intermediate_size=1024, max_position_embeddings=T)
@@ -63,17 +80,17 @@ def bench(B: int, T: int, rounds: int, padded: bool = False, backward: bool = Tr
         ((out.last_hidden_state * w).sum() + out.pooler_output.sum()).backward()
 
     ours.eval(), theirs.eval()
-    times = {"forward": interleaved_ms({"coursekit": fwd_ours, "transformers": fwd_theirs}, warmup=1, rounds=rounds)}
+    times = {"forward": paired({"coursekit": fwd_ours, "transformers": fwd_theirs}, rounds)}
     if backward:
         ours.train(), theirs.train()  # dropout is 0 in cfg: train mode changes nothing else
-        times["forward + backward"] = interleaved_ms({"coursekit": step_ours, "transformers": step_theirs}, warmup=1, rounds=rounds)
+        times["forward + backward"] = paired({"coursekit": step_ours, "transformers": step_theirs}, rounds)
     return times
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (median)")
+    parser.add_argument("--rounds", type=int, default=15, help="timed rounds, one paired ratio each (median)")
     parser.add_argument("--B", type=int, default=16)
     parser.add_argument("--T", type=int, default=128)
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -88,10 +105,10 @@ def main() -> None:
         label = "padding mask" if padded else "no padding"
         times = bench(args.B, args.T, args.rounds, padded=padded, backward=not padded)
         for what, t in times.items():
-            ratio = t["coursekit"] / t["transformers"]
+            ratio, r = statistics.median(t["ratios"]), t["ratios"]
             result[f"{what}, {label}"] = {**t, "ratio": ratio}
-            print(f"  {what:<19} {label:<13} coursekit {t['coursekit']:7.1f} ms  "
-                  f"transformers {t['transformers']:7.1f} ms  ratio {ratio:.2f}x (target <= 1.0x)")
+            print(f"  {what:<19} {label:<13} coursekit {t['coursekit']:7.1f} ms  transformers {t['transformers']:7.1f} ms  "
+                  f"ratio {ratio:.2f}x ({min(r):.2f}-{max(r):.2f} over rounds; target <= 1.0x)")
     total = time.perf_counter() - t0
     print(f"({total:.0f} s in all)")
     if args.json:

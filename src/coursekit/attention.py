@@ -293,7 +293,7 @@ class MultiHeadAttention(nn.Module):
             weights = None
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal_kernel)
             if mask is not None:  # a fully masked row: zeros, as in the from-scratch path, on every backend
-                out = out.masked_fill(~mask.any(-1, keepdim=True), 0.0)
+                out = torch.where(mask.any(-1, keepdim=True), out, 0.0)  # keeps SDPA's layout: no copies
         return self.out_proj(merge_heads(out)), weights  # (B, H, T, Dh) -> (B, T, D) -> (B, T, D)
 
     @torch.no_grad()
