@@ -27,9 +27,11 @@ ACL, https://arxiv.org/abs/1801.06146:
   training from scratch on 10x (IMDb) and 20x (AG) more data, and, when it may also read
   the task's unlabelled examples, up to 100x more (the abstract's claim). :func:`sample_efficiency` makes
   the comparison at toy scale: a word-level LSTM language model trained on the unlabelled
-  sentences of :mod:`coursekit.senses` (the paper's "target task LM fine-tuning", here
-  without a general-domain stage), then fine-tuned to name the sense with 50, 100 or 200
-  labels, against the same classifier trained from scratch.
+  sentences of :mod:`coursekit.senses` (the paper's "target task LM fine-tuning" on all the
+  task's text, as in its semi-supervised setting, here without a general-domain stage), then
+  fine-tuned with 50, 100 or 200 labels on a word-order task (``task="order"``: is the
+  sentence as made, or are two neighbouring words swapped?; ``task="sense"`` names the
+  sense instead), against the same classifier trained from scratch.
 
 Legend: B sentences, T tokens, E embedding width, H LSTM width, C classes, V vocabulary.
 """
