@@ -293,7 +293,11 @@ class MultiHeadAttention(nn.Module):
             weights = None
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal_kernel)
             if mask is not None:  # a fully masked row: zeros, as in the from-scratch path, on every backend
-                out = torch.where(mask.any(-1, keepdim=True), out, 0.0)  # keeps SDPA's layout: no copies
+                keep = mask.any(-1, keepdim=True)  # (B, H or 1, T or 1, 1): False where a query sees no key
+                # On the CPU, reading `keep` costs no device sync, so a batch with no fully masked row
+                # (the usual padded batch) skips the pass; elsewhere torch.where keeps SDPA's layout.
+                if keep.device.type != "cpu" or not bool(keep.all()):
+                    out = torch.where(keep, out, 0.0)
         return self.out_proj(merge_heads(out)), weights  # (B, H, T, Dh) -> (B, T, D) -> (B, T, D)
 
     @torch.no_grad()

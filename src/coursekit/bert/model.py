@@ -31,7 +31,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..attention import MultiHeadAttention, merge_heads, split_heads
 from ..transformer.ffn import ffn_activation
 from ..transformer.norms import LayerNorm
 from ..transformer.stack import Embeddings, Stack
@@ -100,35 +99,6 @@ class FusedLayerNorm(LayerNorm):
         return F.layer_norm(x, (self.d,), self.weight, self.bias, self.eps)
 
 
-class _PaddedSelfAttention(MultiHeadAttention):
-    """coursekit's :class:`~coursekit.attention.MultiHeadAttention` (same parameters, same
-    outputs) with one shortcut for BERT's padded batches. The fused path zeroes every query
-    row whose keys are all masked, one more pass over the output per layer; a key-padding mask
-    in which every row has a real token masks no query row fully, so the pass changes nothing
-    and is skipped. Taken only for CPU masks, where reading the mask costs no device
-    synchronisation; every other call (weights, other masks, accelerators) is the parent's."""
-
-    def forward(self, query, key=None, value=None, mask=None, *, key_padding_mask=None, is_causal=False,
-                need_weights=False, rotary=None, position_offset=0, kv_cache=None):
-        kp = key_padding_mask
-        if (
-            key is None and value is None and mask is None and is_causal is False and not need_weights
-            and rotary is None and kv_cache is None and isinstance(kp, torch.Tensor) and kp.device.type == "cpu"
-            and kp.dim() == 2 and bool(kp.any(-1).all())
-        ):
-            dims = check_tensor("query", query, shape=("B", "T", self.d_model), dtype="float")
-            B, T = dims["B"], dims["T"]
-            m, _ = self._attn_mask(None, kp, False, B, T, T, query.device)  # (B, 1, 1, T), checked
-            q, k, v = (split_heads(t, self.n_heads) for t in self._project(query, query, query))  # (B, A, T, H/A) each
-            p = self.dropout if self.training else 0.0
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=m, dropout_p=p)  # (B, A, T, H/A)
-            return self.out_proj(merge_heads(out)), None  # (B, T, H)
-        return super().forward(
-            query, key, value, mask, key_padding_mask=kp, is_causal=is_causal, need_weights=need_weights,
-            rotary=rotary, position_offset=position_offset, kv_cache=kv_cache,
-        )
-
-
 def _check_config(config) -> BertConfig:
     if not isinstance(config, BertConfig):
         raise ValueError(f"config must be a coursekit BertConfig, got {type(config).__name__}")
@@ -195,8 +165,6 @@ class BertModel(nn.Module):
         self.config = c = _check_config(config)
         self.encoder = Stack(c.block_config(), c.num_hidden_layers, BertEmbeddings(c))
         for block in self.encoder.layers:
-            with torch.random.fork_rng(devices=[]):  # its throwaway init must not shift the seeded one below
-                block.self_attn = _PaddedSelfAttention(c.hidden_size, c.num_attention_heads)
             block.self_attn.dropout = c.attention_probs_dropout_prob  # on the attention weights
             block.ffn.dropout = nn.Identity()  # BERT drops the FFN's output (the block does), not its hidden layer
             block.norm1, block.norm2 = (FusedLayerNorm(c.hidden_size, c.layer_norm_eps) for _ in range(2))
