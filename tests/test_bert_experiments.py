@@ -17,6 +17,7 @@ from coursekit.bert.experiments import (
     encoder_states,
     fill_mask,
     fill_mask_table,
+    fill_masks,
     finetune_vs_scratch,
     grammar_sentences,
     ltr_logits,
@@ -123,6 +124,12 @@ def test_mlm_score_by_kind(tok):
     only_mask = mlm_score(model, ex, mask_frac=1.0, random_frac=0.0)
     assert only_mask.counts["same"] == only_mask.counts["random"] == 0
     assert mlm_score(model, ex, repeats=3) == s  # seeded: the same draws every time
+    the = tok.vocab["the"]
+    guess = mlm_score(model, ex, repeats=3, constant=the)
+    labels = [int(i) for i, k in zip(ex.input_ids.repeat(3, 1).flatten(), ex.special_tokens_mask.repeat(3, 1).flatten())
+              if k == 0]
+    assert s.constant_accuracy is None and 0 < guess.constant_accuracy < 1
+    assert abs(guess.constant_accuracy - labels.count(the) / len(labels)) < 0.1  # about the share of "the"
 
 
 def test_pretrain_run_learns_and_repeats(tok, run):
@@ -131,6 +138,8 @@ def test_pretrain_run_learns_and_repeats(tok, run):
     assert losses[-1] < losses[0]
     steps, acc = run.history.curve("accuracy", "eval")
     assert steps[0] == 0 and steps[-1] == 12 and run.accuracy == acc[-1]
+    assert run.tokenizer.tokens_by_id[run.frequent_token] == "the"  # the grammar's most frequent word
+    assert run.held_out.constant_accuracy is not None
     g = grammar_sentences("train")
     again = pretrain_tiny_bert(run.model.config, tokenizer=tok, steps=12, batch_size=16, eval_every=6,
                                sentences=(g[::3], g[1::40]), max_length=24, progress=False)
@@ -199,20 +208,20 @@ def test_ltr_states_at_the_word_ignore_everything_after_it(tok):
     model = tiny(tok)
     from coursekit.bert.experiments.transfer import _word_states
 
-    cut, labels, _, _ = right_cue_sentences(12)
+    cut, labels, _, _ = right_cue_sentences(8)
     states = _word_states(model, tok, cut, [0] * len(cut), causal=True)[-1]
     for word in SENSES:
         rows = states[[i for i, y in enumerate(labels) if y.startswith(word + ":")]]
         torch.testing.assert_close(rows, rows[:1].expand_as(rows))
     r = direction_probe({"ltr": PretrainRun(model, tok, None, "ltr", "80/10/10", 0, None, 0.0, 0.0, 0), "bi": model}, tok,
-                        n_per_sense=12, probe_steps=50)
+                        n_per_sense=8, probe_steps=50)
     assert r.n_sentences == len(cut)
     assert r.right_cue["ltr"] <= r.chance + 1e-6 < r.right_cue["bi"]
 
 
 def test_masking_probe_scores_each_arm_on_the_same_draws(run):
-    r = masking_probe({"a": run, "b": run}, repeats=2, n_per_sense=5, probe_fraction=0.5, probe_steps=20,
-                      finetune_labels=8, finetune_steps=2)
+    r = masking_probe({"a": run, "b": run}, held_out=grammar_sentences("test")[:30], repeats=2, n_per_sense=5,
+                      probe_fraction=0.5, probe_steps=20, finetune_labels=8, finetune_steps=2)
     assert r.held_out["a"] == r.held_out["b"] and r.feature["a"] == r.feature["b"]
     assert set(r.held_out["a"].by_kind) == {"mask", "same", "random"}
     with pytest.raises(ValueError, match="masked-LM"):
@@ -279,6 +288,10 @@ def test_fill_mask_table_agrees_with_fill_mask(tok):
     assert fill_mask(model, tok, masked, k=3) == fill_mask(model, tok, sentence, at, k=3)
     with pytest.raises(ValueError, match="exactly one"):
         fill_mask(model, tok, sentence)
+    two = fill_masks(model, tok, "the [MASK] duck swam across the [MASK]", k=3)  # both in one pass
+    assert [len(x) for x in two] == [3, 3] and fill_masks(model, tok, sentence) == []
+    one = fill_masks(model, tok, masked, k=3)
+    assert [t for t, _ in one[0]] == [t for t, _ in fill_mask(model, tok, masked, k=3)]
 
 
 def test_similarity_matrix_falls_back_and_says_so(run):

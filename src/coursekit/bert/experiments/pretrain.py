@@ -148,13 +148,15 @@ def ltr_loss(model: BertForPreTraining, input_ids: torch.Tensor, attention_mask:
 class MlmScore:
     """Held-out masked-LM scores at the chosen positions: ``accuracy`` (top-1), ``loss`` (nats),
     ``n`` positions; ``by_kind``: accuracy where the input token was ``"mask"`` ([MASK]),
-    ``"same"`` (kept) or ``"random"`` (replaced), with ``counts`` of each."""
+    ``"same"`` (kept) or ``"random"`` (replaced), with ``counts`` of each; ``constant_accuracy``: that
+    of always guessing one token (a baseline; see :func:`mlm_score`'s ``constant``), or None."""
 
     accuracy: float
     loss: float
     n: int
     by_kind: dict
     counts: dict
+    constant_accuracy: float | None = None
 
 
 @torch.no_grad()
@@ -166,13 +168,15 @@ def mlm_score(
     mask_frac: float = 0.8,
     random_frac: float = 0.1,
     repeats: int = 1,
+    constant: int | None = None,
     batch_size: int = 256,
 ) -> MlmScore:
     """Masked-LM accuracy and loss on ``examples`` (:func:`coursekit.pretraining.encode_examples`),
     masked with ``torch.Generator().manual_seed(seed)`` (so every model is scored on the same
     draws), 15% chosen and ``mask_frac`` / ``random_frac`` as in :func:`~coursekit.pretraining.mask_tokens`;
     ``repeats`` > 1 scores that many independently masked copies of every example (more positions
-    of each kind for a small set)."""
+    of each kind for a small set). ``constant``: a token id whose accuracy as the guess at every
+    position is reported too (e.g. the most frequent token of the training text)."""
     if not isinstance(model, BertForPreTraining):
         raise ValueError(f"model must be a BertForPreTraining, got {type(model).__name__}")
     check_positive("batch_size", batch_size)
@@ -201,10 +205,11 @@ def mlm_score(
         kinds.append(torch.where(inp == examples.mask_id, 0, torch.where(inp == orig, 1, 2)))
     model.train(was_training)
     hit, loss, kind = torch.cat(hits).float(), torch.cat(losses), torch.cat(kinds)
+    const = None if constant is None else float((masked.labels[masked.labels != -100] == constant).float().mean())
     names = ("mask", "same", "random")
     by_kind = {k: float(hit[kind == i].mean()) if bool((kind == i).any()) else float("nan") for i, k in enumerate(names)}
     counts = {k: int((kind == i).sum()) for i, k in enumerate(names)}
-    return MlmScore(float(hit.mean()), float(loss.mean()), int(hit.numel()), by_kind, counts)
+    return MlmScore(float(hit.mean()), float(loss.mean()), int(hit.numel()), by_kind, counts, const)
 
 
 @torch.no_grad()
@@ -233,7 +238,9 @@ class PretrainRun:
     mode), its ``tokenizer``, the ``history`` (train rows ``loss``; eval rows ``loss`` and
     ``accuracy`` on the held-out sentences: masked-LM for ``objective="mlm"``, next-token for
     ``"ltr"``), the ``masking`` preset, ``held_out`` (the final :class:`MlmScore`, None for LTR),
-    ``seconds`` of training (evaluations included) and the parameter count."""
+    ``seconds`` of training (evaluations included), the parameter count, and ``frequent_token``, the
+    id of the training text's most frequent ordinary token (``held_out.constant_accuracy`` is the
+    accuracy of always guessing it: what knowing only token frequencies gives)."""
 
     model: BertForPreTraining
     tokenizer: WordPiece
@@ -245,6 +252,7 @@ class PretrainRun:
     accuracy: float
     seconds: float
     parameters: int
+    frequent_token: int | None = None
 
     def records(self, **extra) -> list[dict]:
         """The history's rows (eval rows as split "held-out"), for :func:`coursekit.viz.training_curves`."""
@@ -351,11 +359,14 @@ def pretrain_tiny_bert(
                   steps, eval_fn=evaluate, eval_every=eval_every, log_every=max(1, min(eval_every, steps) // 4),
                   scheduler=sched, desc=f"BERT ({objective})", device=device, progress=progress)
     history.rows.insert(0, {"step": 0, "split": "eval", **start})
-    held = mlm_score(model, held_ex) if objective == "mlm" else None
+    counts = torch.bincount(train_ex.input_ids[train_ex.special_tokens_mask == 0], minlength=tokenizer.vocab_size)
+    counts[list(tokenizer.special_ids)] = 0
+    frequent = int(counts.argmax())
+    held = mlm_score(model, held_ex, constant=frequent) if objective == "mlm" else None
     seconds = time.perf_counter() - t0
     model.eval()
     return PretrainRun(model, tokenizer, history, objective, masking, steps, held, history.last("accuracy"),
-                       seconds, sum(p.numel() for p in model.parameters()))
+                       seconds, sum(p.numel() for p in model.parameters()), frequent)
 
 
 def _subset(examples: Examples, n: int) -> Examples:

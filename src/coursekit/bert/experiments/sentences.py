@@ -29,6 +29,7 @@ __all__ = [
     "SbertResult",
     "sbert_finetune",
     "fill_mask",
+    "fill_masks",
     "fill_mask_table",
     "Similarity",
     "similarity_sentences",
@@ -200,6 +201,30 @@ def fill_mask(model: BertForPreTraining | PretrainRun, tokenizer: WordPiece | No
         t = position + 1
     rows = _mask_rows(model, tokenizer, ids, [t], k)
     return rows[0]
+
+
+@torch.no_grad()
+def fill_masks(model: BertForPreTraining | PretrainRun, tokenizer: WordPiece | None, text: str,
+               k: int = 5) -> list[list[tuple[str, float]]]:
+    """Every literal ``[MASK]`` of ``text`` filled at once (one forward pass, as BERT predicts all
+    masked positions together): for each, in order, the ``k`` most probable (token, probability)."""
+    if isinstance(model, PretrainRun):
+        model, tokenizer = model.model, tokenizer or model.tokenizer
+    if not isinstance(model, BertForPreTraining):
+        raise ValueError(f"model must be a BertForPreTraining or a PretrainRun, got {type(model).__name__}")
+    check_positive("k", k)
+    ids = torch.tensor([tokenizer.encode_pair(text).input_ids])  # (1, T)
+    chosen = ids == tokenizer.mask_id
+    if not bool(chosen.any()):
+        return []
+    device = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    probs = model(ids.to(device), mlm_positions=chosen.to(device)).mlm_logits.softmax(-1).cpu()  # (n, V)
+    model.train(was)
+    top = probs.topk(min(k, probs.shape[-1]), dim=-1)
+    return [[(tokenizer.tokens_by_id[i], float(p)) for p, i in zip(pv.tolist(), iv.tolist())]
+            for pv, iv in zip(top.values, top.indices)]
 
 
 def _mask_rows(model: BertForPreTraining, tokenizer: WordPiece, ids: list[int], at: list[int], k: int):
