@@ -179,17 +179,49 @@ def sbert_finetune(
 
 
 # ----------------------------------------------------------------------------- fill the mask
+def _masked_lm(model, tokenizer, k: int) -> tuple[BertForPreTraining, WordPiece]:
+    """(model, tokenizer) from a PretrainRun (its own tokenizer unless one is given) or a model."""
+    if isinstance(model, PretrainRun):
+        model, tokenizer = model.model, tokenizer or model.tokenizer
+    if not isinstance(model, BertForPreTraining):
+        raise ValueError(f"model must be a BertForPreTraining or a PretrainRun, got {type(model).__name__}")
+    if not isinstance(tokenizer, WordPiece):
+        raise ValueError(f"tokenizer must be a WordPiece, got {type(tokenizer).__name__}")
+    check_positive("k", k)
+    return model, tokenizer
+
+
 @torch.no_grad()
+def _top_k(model: BertForPreTraining, tokenizer: WordPiece, x: torch.Tensor, chosen: torch.Tensor, k: int):
+    """x (n, T) long with the masks in place, chosen (n, T) bool: the top-k (token, probability) list
+    of each chosen position, in row-major order."""
+    device = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    probs = model(x.to(device), mlm_positions=chosen.to(device)).mlm_logits.softmax(-1).cpu()  # (N, V)
+    model.train(was)
+    top = probs.topk(min(k, probs.shape[-1]), dim=-1)
+    return [[(tokenizer.tokens_by_id[i], float(p)) for p, i in zip(pv.tolist(), iv.tolist())]
+            for pv, iv in zip(top.values, top.indices)]
+
+
+def _one_at_a_time(model: BertForPreTraining, tokenizer: WordPiece, ids: list[int], at: list[int], k: int):
+    """For each position in ``at`` (indices into ``ids``, [CLS] included): that token alone masked,
+    one batch row each -> one top-k list per position."""
+    rows = torch.arange(len(at))
+    x = torch.tensor([ids] * len(at))  # (n, T)
+    x[rows, torch.tensor(at)] = tokenizer.mask_id
+    chosen = torch.zeros_like(x, dtype=torch.bool)
+    chosen[rows, torch.tensor(at)] = True
+    return _top_k(model, tokenizer, x, chosen, k)
+
+
 def fill_mask(model: BertForPreTraining | PretrainRun, tokenizer: WordPiece | None, sentence: str,
               position: int | None = None, k: int = 5) -> list[tuple[str, float]]:
     """The ``k`` most probable tokens, with their probabilities, for one masked position of
     ``sentence``: the literal ``[MASK]`` in it (``position=None``), or the token at index
     ``position`` of ``tokenizer.tokens(sentence)`` (no ``[CLS]``), replaced by ``[MASK]``."""
-    if isinstance(model, PretrainRun):
-        model, tokenizer = model.model, tokenizer or model.tokenizer
-    if not isinstance(model, BertForPreTraining):
-        raise ValueError(f"model must be a BertForPreTraining or a PretrainRun, got {type(model).__name__}")
-    check_positive("k", k)
+    model, tokenizer = _masked_lm(model, tokenizer, k)
     ids = tokenizer.encode_pair(sentence).input_ids  # [CLS] ... [SEP]
     if position is None:
         at = [t for t, i in enumerate(ids) if i == tokenizer.mask_id]
@@ -199,49 +231,17 @@ def fill_mask(model: BertForPreTraining | PretrainRun, tokenizer: WordPiece | No
     else:
         check_int("position", position, min=0, max=len(ids) - 3)
         t = position + 1
-    rows = _mask_rows(model, tokenizer, ids, [t], k)
-    return rows[0]
+    return _one_at_a_time(model, tokenizer, ids, [t], k)[0]
 
 
-@torch.no_grad()
 def fill_masks(model: BertForPreTraining | PretrainRun, tokenizer: WordPiece | None, text: str,
                k: int = 5) -> list[list[tuple[str, float]]]:
     """Every literal ``[MASK]`` of ``text`` filled at once (one forward pass, as BERT predicts all
     masked positions together): for each, in order, the ``k`` most probable (token, probability)."""
-    if isinstance(model, PretrainRun):
-        model, tokenizer = model.model, tokenizer or model.tokenizer
-    if not isinstance(model, BertForPreTraining):
-        raise ValueError(f"model must be a BertForPreTraining or a PretrainRun, got {type(model).__name__}")
-    check_positive("k", k)
+    model, tokenizer = _masked_lm(model, tokenizer, k)
     ids = torch.tensor([tokenizer.encode_pair(text).input_ids])  # (1, T)
     chosen = ids == tokenizer.mask_id
-    if not bool(chosen.any()):
-        return []
-    device = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    probs = model(ids.to(device), mlm_positions=chosen.to(device)).mlm_logits.softmax(-1).cpu()  # (n, V)
-    model.train(was)
-    top = probs.topk(min(k, probs.shape[-1]), dim=-1)
-    return [[(tokenizer.tokens_by_id[i], float(p)) for p, i in zip(pv.tolist(), iv.tolist())]
-            for pv, iv in zip(top.values, top.indices)]
-
-
-def _mask_rows(model: BertForPreTraining, tokenizer: WordPiece, ids: list[int], at: list[int], k: int):
-    """For each position in ``at`` (indices into ``ids``, with [CLS]): mask it alone, one batch row
-    each, and return the top-k (token, probability) lists."""
-    device = next(model.parameters()).device
-    x = torch.tensor([ids] * len(at))  # (n, T)
-    x[torch.arange(len(at)), torch.tensor(at)] = tokenizer.mask_id
-    chosen = torch.zeros_like(x, dtype=torch.bool)
-    chosen[torch.arange(len(at)), torch.tensor(at)] = True
-    was = model.training
-    model.eval()
-    probs = model(x.to(device), mlm_positions=chosen.to(device)).mlm_logits.softmax(-1).cpu()  # (n, V)
-    model.train(was)
-    top = probs.topk(min(k, probs.shape[-1]), dim=-1)
-    return [[(tokenizer.tokens_by_id[i], float(p)) for p, i in zip(pv.tolist(), iv.tolist())]
-            for pv, iv in zip(top.values, top.indices)]
+    return _top_k(model, tokenizer, ids, chosen, k) if bool(chosen.any()) else []
 
 
 def fill_mask_table(model: BertForPreTraining | PretrainRun, tokenizer: WordPiece | None, sentences: Sequence[str],
@@ -250,16 +250,12 @@ def fill_mask_table(model: BertForPreTraining | PretrainRun, tokenizer: WordPiec
     ``[CLS]``/``[SEP]``), that token masked alone and the ``k`` best predictions. Rows
     ``{"sentence", "tokens" (its WordPiece tokens), "position" (index into tokens), "rank" (1 = best),
     "prediction", "probability"}``; the true token is ``tokens[position]``."""
-    if isinstance(model, PretrainRun):
-        model, tokenizer = model.model, tokenizer or model.tokenizer
-    if not isinstance(model, BertForPreTraining):
-        raise ValueError(f"model must be a BertForPreTraining or a PretrainRun, got {type(model).__name__}")
-    check_positive("k", k)
+    model, tokenizer = _masked_lm(model, tokenizer, k)
     rows = []
     for sentence in sentences:
         ids = tokenizer.encode_pair(sentence).input_ids
         tokens = [tokenizer.tokens_by_id[i] for i in ids[1:-1]]
-        for position, top in enumerate(_mask_rows(model, tokenizer, ids, list(range(1, len(ids) - 1)), k)):
+        for position, top in enumerate(_one_at_a_time(model, tokenizer, ids, list(range(1, len(ids) - 1)), k)):
             rows += [{"sentence": sentence, "tokens": tokens, "position": position, "rank": r + 1, "prediction": tok,
                       "probability": p} for r, (tok, p) in enumerate(top)]
     return rows
