@@ -36,6 +36,7 @@ INTERACTIVE = (
     "sampling_explorer",  # chapter 6
     "pattern_gallery", "scaling_chart",  # chapter 7
     "sense_map",  # chapter 8
+    "fill_mask_explorer", "similarity_heatmap", "show_bert_attention",  # chapter 9
 )
 
 
