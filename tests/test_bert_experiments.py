@@ -156,6 +156,14 @@ def test_pretrain_rejects_bad_arguments(tok, run):
         pretrain_tiny_bert(tiny_config(tok, vocab_size=tok.vocab_size + 1), tokenizer=tok)
     with pytest.raises(ValueError, match="max_length"):
         pretrain_tiny_bert(tiny_config(tok), tokenizer=tok, max_length=65)
+    with pytest.raises(ValueError, match="tokenizer must be a WordPiece"):
+        pretrain_tiny_bert(tokenizer="bert-base-uncased")
+    with pytest.raises(ValueError, match="tokenizer must be a WordPiece"):
+        sentence_vectors(run.model, None, ["the duck swam"])
+    with pytest.raises(ValueError, match="arms"):
+        direction_probe({}, tok)
+    with pytest.raises(ValueError, match="each arm"):
+        direction_probe({"x": "not a model"}, tok)
 
 
 def test_pretrained_and_scratch_classifiers_differ_only_in_starting_weights(run):

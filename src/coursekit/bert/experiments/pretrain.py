@@ -82,12 +82,17 @@ def _corpus_examples(tokenizer: WordPiece, split: str, max_length: int, grammar_
     return encode_examples(tokenizer, sentences, max_length=max_length)
 
 
+def _check_tokenizer(tokenizer: object) -> WordPiece:
+    if not isinstance(tokenizer, WordPiece):
+        raise ValueError(f"tokenizer must be a WordPiece, got {type(tokenizer).__name__}")
+    return tokenizer
+
+
 def tiny_config(tokenizer: WordPiece, **overrides) -> BertConfig:
     """The chapter's tiny BERT for ``tokenizer``'s vocabulary: 2 layers, width 64, 4 heads, FFN 256,
     64 positions, no dropout (a run of a few hundred steps does not overfit); ``overrides`` replace
     any field (e.g. the GPU configuration's width and depth)."""
-    if not isinstance(tokenizer, WordPiece):
-        raise ValueError(f"tokenizer must be a WordPiece, got {type(tokenizer).__name__}")
+    _check_tokenizer(tokenizer)
     fields = dict(vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                   intermediate_size=256, max_position_embeddings=64, pad_token_id=tokenizer.pad_id)
     fields.update(overrides)
@@ -322,7 +327,7 @@ def pretrain_tiny_bert(
     check_real("lr", lr, low=0.0, low_open=True)
     check_int("seed", seed)
     check_int("grammar_repeats", grammar_repeats, min=0)
-    tokenizer = corpus_wordpiece() if tokenizer is None else tokenizer
+    tokenizer = corpus_wordpiece() if tokenizer is None else _check_tokenizer(tokenizer)
     config = tiny_config(tokenizer) if config is None else config
     if not isinstance(config, BertConfig):
         raise ValueError(f"config must be a BertConfig, got {type(config).__name__}")

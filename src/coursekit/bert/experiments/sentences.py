@@ -20,7 +20,7 @@ from ...senses import SENSES, duck_sentences
 from ...utils import check_bool, check_choice, check_int, check_positive, check_real
 from ...wordpiece import WordPiece
 from ..model import BertForPreTraining, BertModel, mean_pool
-from .pretrain import PretrainRun, _bert, grammar_sentences
+from .pretrain import PretrainRun, _bert, _check_tokenizer, grammar_sentences
 from .transfer import _encode
 
 __all__ = [
@@ -46,6 +46,7 @@ def sentence_vectors(
     (``pooling="mean"``, Sentence-BERT's default and all-MiniLM-L6-v2's) or the ``[CLS]`` state
     (``"cls"``), unit-normalised when ``normalize`` (then a dot product is the cosine)."""
     check_choice("pooling", pooling, ("mean", "cls"))
+    _check_tokenizer(tokenizer)
     bert = _bert(model)
     device = next(bert.parameters()).device
     out = []
@@ -137,8 +138,7 @@ def sbert_finetune(
     check_real("lr", lr, low=0.0, low_open=True)
     if isinstance(run, PretrainRun):
         tokenizer = run.tokenizer if tokenizer is None else tokenizer
-    if not isinstance(tokenizer, WordPiece):
-        raise ValueError(f"tokenizer must be a WordPiece, got {type(tokenizer).__name__}")
+    _check_tokenizer(tokenizer)
     t0 = time.perf_counter()
     bert = copy.deepcopy(_bert(run.model if isinstance(run, PretrainRun) else run))
     device = next(bert.parameters()).device
@@ -185,10 +185,8 @@ def _masked_lm(model, tokenizer, k: int) -> tuple[BertForPreTraining, WordPiece]
         model, tokenizer = model.model, tokenizer or model.tokenizer
     if not isinstance(model, BertForPreTraining):
         raise ValueError(f"model must be a BertForPreTraining or a PretrainRun, got {type(model).__name__}")
-    if not isinstance(tokenizer, WordPiece):
-        raise ValueError(f"tokenizer must be a WordPiece, got {type(tokenizer).__name__}")
     check_positive("k", k)
-    return model, tokenizer
+    return model, _check_tokenizer(tokenizer)
 
 
 @torch.no_grad()

@@ -23,7 +23,7 @@ from ...utils import check_int, check_positive, check_real
 from ...wordpiece import WordPiece, pad_encoded
 from ..config import BertConfig
 from ..model import BertForPreTraining, BertForSequenceClassification, BertModel
-from .pretrain import PretrainRun, encoder_states, grammar_sentences, mlm_score
+from .pretrain import PretrainRun, _check_tokenizer, encoder_states, grammar_sentences, mlm_score
 
 __all__ = [
     "word_order_data",
@@ -265,6 +265,7 @@ def direction_probe(arms: dict, tokenizer: WordPiece, *, n_per_sense: int = 55, 
     layer's state at the ambiguous word of :func:`right_cue_sentences` and of the full sentences."""
     if not isinstance(arms, dict) or not arms:
         raise ValueError("arms must be a non-empty dict name -> PretrainRun or BERT model")
+    _check_tokenizer(tokenizer)
     t0 = time.perf_counter()
     cut, labels, full, positions = right_cue_sentences(n_per_sense, seed)
     right, whole = {}, {}
