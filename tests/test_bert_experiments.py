@@ -147,6 +147,29 @@ def test_pretrain_run_learns_and_repeats(tok, run):
         torch.testing.assert_close(p, q, msg=n)
 
 
+def test_pretrain_with_nsp_sums_both_losses_on_sentence_pairs(tok):
+    from coursekit.pretraining import encode_examples as enc, nsp_pairs
+    from coursekit.bert.experiments.pretrain import _mlm_step_loss, _stream
+    from coursekit.bert import mlm_loss, nsp_loss
+
+    g = grammar_sentences("train")
+    docs = [g[k:k + 4] for k in range(0, 80, 4)]  # 20 "documents" of 4 sentences
+    cfg = tiny_config(tok, hidden_size=16, num_attention_heads=2, intermediate_size=32)
+    r = pretrain_tiny_bert(cfg, tokenizer=tok, nsp=True, steps=4, batch_size=8, eval_every=2, max_length=48,
+                           sentences=(docs, docs[:6]), progress=False)
+    assert "nsp_accuracy" in r.history.rows[-1] and 0.0 <= r.history.last("nsp_accuracy") <= 1.0
+    ex = enc(tok, nsp_pairs(docs, torch.Generator().manual_seed(0)), max_length=48)
+    batch = next(_stream(ex, "mlm", "80/10/10", 8, 1, 0))
+    assert batch.next_sentence_label is not None and bool((batch.token_type_ids == 1).any())
+    chosen = batch.labels != -100
+    out = r.model(batch.input_ids, token_type_ids=batch.token_type_ids, key_padding_mask=batch.attention_mask.bool(),
+                  mlm_positions=chosen)
+    torch.testing.assert_close(_mlm_step_loss(r.model, batch),
+                               mlm_loss(out.mlm_logits, batch.labels[chosen]) + nsp_loss(out.nsp_logits, batch.next_sentence_label))
+    with pytest.raises(ValueError, match="nsp"):
+        pretrain_tiny_bert(cfg, tokenizer=tok, nsp=True, objective="ltr")
+
+
 def test_pretrain_rejects_bad_arguments(tok, run):
     with pytest.raises(ValueError, match="objective"):
         pretrain_tiny_bert(tokenizer=tok, objective="clm")

@@ -19,13 +19,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...corpus import corpus_docs
-from ...pretraining import MASKING_PRESETS, Examples, corpus_sentences, encode_examples, mask_tokens, pretraining_batches
+from ...pretraining import (MASKING_PRESETS, Examples, corpus_sentences, encode_examples, mask_tokens, nsp_pairs,
+                            pretraining_batches)
 from ...senses import sense_sentences
 from ...train import History, fit
-from ...utils import check_choice, check_int, check_positive, check_real, check_tensor
+from ...utils import check_bool, check_choice, check_int, check_positive, check_real, check_tensor
 from ...wordpiece import WordPiece, train_wordpiece
 from ..config import BertConfig
-from ..model import BertForPreTraining, BertForSequenceClassification, BertModel, mlm_loss
+from ..model import BertForPreTraining, BertForSequenceClassification, BertModel, mlm_loss, nsp_loss
 
 __all__ = [
     "GRAMMAR_REPEATS",
@@ -202,7 +203,8 @@ def mlm_score(
         T = int(examples.attention_mask[rows].sum(1).max())
         ids, labels, real = ids[:, :T], labels[:, :T], examples.attention_mask[rows, :T].bool()
         chosen = labels != -100  # (b, T)
-        out = model(ids.to(device), key_padding_mask=real.to(device), mlm_positions=chosen.to(device))
+        out = model(ids.to(device), token_type_ids=examples.token_type_ids[rows, :T].to(device),
+                    key_padding_mask=real.to(device), mlm_positions=chosen.to(device))
         target = labels[chosen].to(device)
         losses.append(F.cross_entropy(out.mlm_logits, target, reduction="none").cpu())
         hits.append((out.mlm_logits.argmax(-1) == target).cpu())
@@ -276,9 +278,31 @@ def _stream(examples: Examples, objective: str, masking: str, batch_size: int, s
 
 
 def _mlm_step_loss(model: BertForPreTraining, batch) -> torch.Tensor:
+    """The masked-LM loss, plus the NSP loss when the batch has next-sentence labels (Appendix A.2:
+    the sum of the two means)."""
     chosen = batch.labels != -100
-    out = model(batch.input_ids, key_padding_mask=batch.attention_mask.bool(), mlm_positions=chosen)
-    return mlm_loss(out.mlm_logits, batch.labels[chosen])
+    out = model(batch.input_ids, token_type_ids=batch.token_type_ids, key_padding_mask=batch.attention_mask.bool(),
+                mlm_positions=chosen)
+    loss = mlm_loss(out.mlm_logits, batch.labels[chosen])
+    if batch.next_sentence_label is not None:
+        loss = loss + nsp_loss(out.nsp_logits, batch.next_sentence_label)
+    return loss
+
+
+@torch.no_grad()
+def _nsp_accuracy(model: BertForPreTraining, examples: Examples, batch_size: int = 256) -> float:
+    """Next-sentence accuracy on ``examples`` (pairs with labels), inputs unmasked."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    hits = []
+    for rows in torch.arange(len(examples)).split(batch_size):
+        T = int(examples.attention_mask[rows].sum(1).max())
+        out = model(examples.input_ids[rows, :T].to(device), token_type_ids=examples.token_type_ids[rows, :T].to(device),
+                    key_padding_mask=examples.attention_mask[rows, :T].bool().to(device))
+        hits.append((out.nsp_logits.argmax(-1).cpu() == examples.next_sentence_label[rows]))
+    model.train(was_training)
+    return float(torch.cat(hits).float().mean())
 
 
 def _ltr_step_loss(model: BertForPreTraining, batch) -> torch.Tensor:
@@ -300,12 +324,14 @@ def pretrain_tiny_bert(
     eval_sentences: int = 400,
     seed: int = 0,
     grammar_repeats: int = GRAMMAR_REPEATS,
+    nsp: bool = False,
     sentences: tuple[Sequence[str], Sequence[str]] | None = None,
     device: torch.device | str | None = None,
     progress: bool | None = None,
 ) -> PretrainRun:
     """Pretrain a BERT (default :func:`tiny_config` of :func:`corpus_wordpiece`) on the corpus's
-    sentences, one sentence per input (``[CLS] s [SEP]``, cut to ``max_length``), no NSP.
+    sentences and the sense grammar's (``grammar_repeats`` copies of its training sentences), one
+    sentence per input (``[CLS] s [SEP]``, cut to ``max_length``), no NSP unless ``nsp``.
 
     ``objective="mlm"``: the masked LM with dynamic masking (a new mask each time a sentence is
     fed), 15% chosen and ``masking`` one of :data:`coursekit.pretraining.MASKING_PRESETS`
@@ -316,6 +342,13 @@ def pretrain_tiny_bert(
     from ``seed``. Held-out: the first ``eval_sentences`` validation sentences, scored every
     ``eval_every`` steps on one fixed mask (:func:`mlm_score`). ``sentences`` = (train, held-out)
     lists of str replaces the corpus (tests). ``device`` (default CPU): where it trains.
+
+    ``nsp=True`` (masked LM only) adds next sentence prediction (Sec. 3.1, Task #2): the inputs are
+    then pairs ``[CLS] A [SEP] B [SEP]`` of the corpus's docstring sentences
+    (:func:`coursekit.pretraining.nsp_pairs`, B the next sentence or, half of the time, a random one;
+    the grammar, which has no documents, is left out), the loss is the sum of the two, and the eval
+    rows add ``nsp_accuracy`` on held-out pairs. Use a ``max_length`` that holds two sentences (64).
+    With ``nsp``, ``sentences`` = (train, held-out) lists of documents, each a list of sentences.
     """
     check_choice("objective", objective, OBJECTIVES)
     check_choice("masking", masking, tuple(MASKING_PRESETS))
@@ -327,6 +360,9 @@ def pretrain_tiny_bert(
     check_real("lr", lr, low=0.0, low_open=True)
     check_int("seed", seed)
     check_int("grammar_repeats", grammar_repeats, min=0)
+    check_bool("nsp", nsp)
+    if nsp and objective != "mlm":
+        raise ValueError(f"nsp=True needs objective='mlm', got objective={objective!r}")
     tokenizer = corpus_wordpiece() if tokenizer is None else _check_tokenizer(tokenizer)
     config = tiny_config(tokenizer) if config is None else config
     if not isinstance(config, BertConfig):
@@ -335,7 +371,11 @@ def pretrain_tiny_bert(
         raise ValueError(f"config.vocab_size must equal the tokenizer's vocab_size {tokenizer.vocab_size}, got {config.vocab_size}")
     if max_length > config.max_position_embeddings:
         raise ValueError(f"max_length must be at most config.max_position_embeddings={config.max_position_embeddings}, got {max_length}")
-    if sentences is None:
+    if nsp:
+        docs = (corpus_sentences("train"), corpus_sentences("val")) if sentences is None else sentences
+        train_ex, held_ex = (encode_examples(tokenizer, nsp_pairs(d, torch.Generator().manual_seed(seed)),
+                                             max_length=max_length) for d in docs)
+    elif sentences is None:
         train_ex = _corpus_examples(tokenizer, "train", max_length, grammar_repeats)
         held_ex = _corpus_examples(tokenizer, "val", max_length)
     else:
@@ -353,7 +393,7 @@ def pretrain_tiny_bert(
             acc, loss = _ltr_score(m, held_ex)
             return {"loss": loss, "accuracy": acc}
         s = mlm_score(m, held_ex)
-        return {"loss": s.loss, "accuracy": s.accuracy}
+        return {"loss": s.loss, "accuracy": s.accuracy, **({"nsp_accuracy": _nsp_accuracy(m, held_ex)} if nsp else {})}
 
     t0 = time.perf_counter()
     start = evaluate(model)
