@@ -223,6 +223,20 @@ def test_finetune_vs_scratch_runs_both_arms_on_the_same_data(run):
         finetune_vs_scratch(run, n_labels=(100,), data=(g[:20], g[20:30]))
 
 
+def test_finetune_arms_differ_in_nothing_but_the_starting_encoder(run):
+    """Give the "pretrained" arm exactly the encoder the scratch arm starts from: with the same data,
+    steps, minibatches and head, the two must then end with the same accuracy."""
+    cfg = run.model.config
+    twin = BertForPreTraining(cfg)
+    twin.bert.load_state_dict(classifier_from(None, cfg, seed=0).bert.state_dict())
+    fake = PretrainRun(twin, run.tokenizer, None, "mlm", "80/10/10", 0, None, 0.0, 0.0, 0)
+    for (k, a), b in zip(classifier_from(fake, cfg).state_dict().items(), classifier_from(None, cfg).state_dict().values()):
+        torch.testing.assert_close(a, b, msg=k)  # the two arms now start from the same weights
+    g = grammar_sentences("train")
+    r = finetune_vs_scratch(fake, n_labels=(8, 16), steps=3, batch_size=8, data=(g[:20], g[20:30]))
+    assert r.pretrained == r.scratch
+
+
 def test_right_cue_sentences_put_every_cue_to_the_right():
     cut, labels, full, positions = right_cue_sentences()
     assert len(cut) == len(labels) == len(full) == len(positions) > 300
