@@ -143,10 +143,13 @@ def ltr_logits(model: BertForPreTraining, input_ids: torch.Tensor, key_padding_m
 def ltr_loss(model: BertForPreTraining, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Mean next-token cross-entropy over the real tokens after the first (GPT's objective, Radford
     et al. 2018, Eq. 1): logits at t against input_ids[:, t + 1], padding targets ignored."""
+    if not isinstance(model, BertForPreTraining):
+        raise ValueError(f"model must be a BertForPreTraining, got {type(model).__name__}")
     real = attention_mask.bool()
-    logits = ltr_logits(model, input_ids, real)[:, :-1]  # (B, T-1, V)
-    targets = input_ids[:, 1:].masked_fill(~real[:, 1:], -100)  # (B, T-1)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
+    hidden = encoder_states(model, input_ids, key_padding_mask=real, causal=True)[-1][:, :-1]  # (B, T-1, H)
+    has_next = real[:, 1:]  # (B, T-1): the positions whose next token is a real one
+    logits = model.mlm(hidden[has_next], model.bert.embeddings.word_embeddings.weight)  # (N, V): only where scored
+    return F.cross_entropy(logits, input_ids[:, 1:][has_next])
 
 
 # ----------------------------------------------------------------------------- held-out scores
