@@ -14,6 +14,15 @@ Robustly Optimized BERT Pretraining Approach", arXiv:1907.11692, Sec. 4.1 (BERT 
 once in preprocessing, duplicating the data 10 times so that each sequence is seen with
 10 masks; dynamic masking draws a new mask every time a sequence is fed).
 
+Phrase and entity masking: Sun et al., 2019, "ERNIE: Enhanced Representation through
+Knowledge Integration", arXiv:1904.09223, Sec. 3.2 (basic-level, phrase-level and entity-level
+masking: a phrase or an entity, several words, is masked as one unit); Cui et al., 2019,
+"Pre-Training with Whole Word Masking for Chinese BERT", arXiv:1906.08101 (BERT-wwm: whole
+words of Chinese characters, with google-research/bert's code). Both released codes choose a
+unit with probability 15% and then draw [MASK]/random/keep per token inside it (ERNIE's
+batching.py ``mask``; google-research/bert's create_pretraining_data.py); SpanBERT (Joshi et
+al., 2020, arXiv:1907.10529, Sec. 3.1) draws it once per span: :func:`span_mask` does either.
+
 Conventions are transformers': labels -100 where nothing is predicted (the
 cross-entropy's ``ignore_index``), ``next_sentence_label`` 0 = B is the next sentence,
 1 = B is random (``BertForPreTraining``), ``attention_mask`` 1 = real token. With the
@@ -41,6 +50,10 @@ __all__ = [
     "MASKING_PRESETS",
     "Masked",
     "mask_tokens",
+    "lexicon_spans",
+    "merge_units",
+    "UNIT_REPLACEMENTS",
+    "span_mask",
     "NspPair",
     "nsp_pairs",
     "Examples",
@@ -200,6 +213,106 @@ def mask_tokens(
         to_random = torch.bernoulli(torch.full(shape, scaled, device=dev), generator=generator).bool() & chosen & ~to_mask
         random_ids = torch.randint(vocab_size, shape, dtype=torch.long, generator=generator, device=dev)
         out[to_random] = random_ids[to_random]
+    return Masked(out.to(input_ids.device), labels.to(input_ids.device))
+
+
+# ---------------------------------------------------------------------------------------------
+# Phrase and entity masking (ERNIE), whole words (BERT-wwm): units of several tokens
+
+
+def lexicon_spans(words: Sequence[str], lexicon: Sequence[Sequence[str]]) -> list[tuple[int, int]]:
+    """Where the multi-word entries of ``lexicon`` (each a sequence of words, e.g.
+    ``("new", "york")``) occur in ``words`` (e.g. ``WordPiece.words(text)``), as (first, last)
+    word indices, inclusive; case-insensitive, longest match first, left to right, no overlap.
+    ERNIE finds its phrases by lexical analysis and its entities by a named-entity tagger; a
+    lexicon is the course's stand-in."""
+    if isinstance(words, str) or not all(isinstance(w, str) for w in words):
+        raise ValueError("words must be a list of str (e.g. WordPiece.words(text))")
+    entries = []
+    for entry in lexicon:
+        if isinstance(entry, str) or not entry or not all(isinstance(w, str) for w in entry):
+            raise ValueError(f"lexicon must hold non-empty sequences of words, got {entry!r}")
+        entries.append(tuple(w.lower() for w in entry))
+    entries.sort(key=len, reverse=True)
+    low = [w.lower() for w in words]
+    spans, i = [], 0
+    while i < len(low):
+        hit = next((e for e in entries if tuple(low[i:i + len(e)]) == e), None)
+        if hit is not None and len(hit) > 1:
+            spans.append((i, i + len(hit) - 1))
+            i += len(hit)
+        else:
+            i += 1
+    return spans
+
+
+def merge_units(word_ids: torch.Tensor, spans: Sequence[Sequence[tuple[int, int]]]) -> torch.Tensor:
+    """Unit ids for :func:`span_mask`: ``word_ids`` (B, T) long (-1: special or padding) with
+    the words of each span (``spans[b]``: (first, last) word ids, inclusive, for row b) given
+    one id, the span's first word's. Words outside every span stay units of their own
+    (whole-word masking); returns a new (B, T) long tensor."""
+    dims = check_tensor("word_ids", word_ids, shape=("B", "T"), dtype=torch.long)
+    if isinstance(spans, torch.Tensor) or len(spans) != dims["B"]:
+        raise ValueError(f"spans must hold one list of (first, last) word spans per row, {dims['B']} rows, got {spans!r:.80}")
+    units = word_ids.clone()
+    for b, row in enumerate(spans):
+        for span in row:
+            if (not isinstance(span, (tuple, list)) or len(span) != 2 or not all(isinstance(v, int) for v in span)
+                    or not 0 <= span[0] <= span[1]):
+                raise ValueError(f"spans[{b}] must hold (first, last) word ids with 0 <= first <= last, got {span!r}")
+            inside = (word_ids[b] >= span[0]) & (word_ids[b] <= span[1])
+            units[b, inside] = span[0]
+    return units
+
+
+UNIT_REPLACEMENTS = ("token", "unit")
+
+
+def span_mask(
+    input_ids: torch.Tensor,
+    unit_ids: torch.Tensor,
+    *,
+    vocab_size: int,
+    mask_id: int,
+    generator: torch.Generator,
+    special_mask: torch.Tensor | None = None,
+    special_ids: Sequence[int] = (),
+    mlm_probability: float = 0.15,
+    mask_frac: float = 0.8,
+    random_frac: float = 0.1,
+    replace: str = "token",
+) -> Masked:
+    """Masked LM over units of several tokens: whole words (BERT-wwm), phrases and entities
+    (ERNIE), given as ``unit_ids`` (B, T) long (:func:`merge_units`; -1: never chosen).
+
+    Each unit is chosen with probability ``mlm_probability`` and then all its tokens are
+    predicted, so each token is chosen with that probability too: 15% of the tokens on
+    average, in runs. ``replace="token"`` (ERNIE's and google-research/bert's code): the
+    [MASK]/random/keep choice is drawn per token, exactly :func:`mask_tokens` with
+    ``word_ids=unit_ids``; ``"unit"`` (SpanBERT): drawn once per unit, so a chosen unit is
+    all [MASK], all random tokens or all kept.
+    """
+    check_choice("replace", replace, UNIT_REPLACEMENTS)
+    common = dict(vocab_size=vocab_size, mask_id=mask_id, generator=generator, special_mask=special_mask,
+                  special_ids=special_ids, mlm_probability=mlm_probability, word_ids=unit_ids)
+    if replace == "token":
+        return mask_tokens(input_ids, mask_frac=mask_frac, random_frac=random_frac, **common)
+    check_real("mask_frac", mask_frac, low=0.0, high=1.0)
+    check_real("random_frac", random_frac, low=0.0, high=1.0)
+    if mask_frac + random_frac > 1 + 1e-9:
+        raise ValueError(f"mask_frac + random_frac must be at most 1, got {mask_frac} + {random_frac}")
+    chosen = mask_tokens(input_ids, mask_frac=0.0, random_frac=0.0, **common).chosen  # (B, T): whole units
+    dev = generator.device
+    units = unit_ids.to(dev)
+    T = units.shape[1]
+    same = units[:, :, None] == units[:, None, :]  # (B, T, T)
+    first = torch.where(same, torch.arange(T, device=dev), T).min(-1).values  # (B, T): each unit's first token
+    u = torch.rand(units.shape, generator=generator, device=dev).gather(1, first)  # one draw per unit
+    random_ids = torch.randint(vocab_size, units.shape, dtype=torch.long, generator=generator, device=dev)
+    ids = input_ids.to(dev)
+    out = torch.where(chosen & (u < mask_frac), mask_id, ids)
+    out = torch.where(chosen & (u >= mask_frac) & (u < mask_frac + random_frac), random_ids, out)
+    labels = torch.where(chosen, ids, -100)
     return Masked(out.to(input_ids.device), labels.to(input_ids.device))
 
 
