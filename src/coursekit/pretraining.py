@@ -295,13 +295,10 @@ def span_mask(
     check_choice("replace", replace, UNIT_REPLACEMENTS)
     common = dict(vocab_size=vocab_size, mask_id=mask_id, generator=generator, special_mask=special_mask,
                   special_ids=special_ids, mlm_probability=mlm_probability, word_ids=unit_ids)
+    per_token = mask_tokens(input_ids, mask_frac=mask_frac, random_frac=random_frac, **common)
     if replace == "token":
-        return mask_tokens(input_ids, mask_frac=mask_frac, random_frac=random_frac, **common)
-    check_real("mask_frac", mask_frac, low=0.0, high=1.0)
-    check_real("random_frac", random_frac, low=0.0, high=1.0)
-    if mask_frac + random_frac > 1 + 1e-9:
-        raise ValueError(f"mask_frac + random_frac must be at most 1, got {mask_frac} + {random_frac}")
-    chosen = mask_tokens(input_ids, mask_frac=0.0, random_frac=0.0, **common).chosen  # (B, T): whole units
+        return per_token
+    chosen = per_token.chosen  # (B, T): whole units; the per-unit draws below replace its per-token ones
     dev = generator.device
     units = unit_ids.to(dev)
     T = units.shape[1]
