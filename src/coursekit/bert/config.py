@@ -53,7 +53,7 @@ class BertConfig:
     hidden_dropout_prob: float = 0.0  # BERT: 0.1; embeddings, each sub-block's output
     attention_probs_dropout_prob: float = 0.0  # BERT: 0.1; the attention weights
     max_position_embeddings: int = 128  # BERT: 512
-    type_vocab_size: int = 2  # BERT: 2 (segments A and B)
+    type_vocab_size: int = 2  # BERT: 2 (segments A and B); 0 = no segment embedding
     layer_norm_eps: float = 1e-12  # BERT: 1e-12
     initializer_range: float = 0.02  # BERT: 0.02, the std of every weight at initialisation
     pad_token_id: int | None = 0  # BERT: 0 ([PAD]); its embedding row starts at 0, the lookup never trains it
@@ -63,8 +63,9 @@ class BertConfig:
     def __post_init__(self):
         plain_numbers(self)
         for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-                     "max_position_embeddings", "type_vocab_size"):
+                     "max_position_embeddings"):
             check_positive(name, getattr(self, name))
+        check_int("type_vocab_size", self.type_vocab_size, min=0)  # 0: no segment embedding (DistilBERT)
         check_choice("hidden_act", self.hidden_act, tuple(HF_ACTIVATIONS))
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
             check_real(name, getattr(self, name), low=0.0, high=1.0, high_open=True)
@@ -91,6 +92,22 @@ class BertConfig:
     def d_head(self) -> int:
         return self.hidden_size // self.num_attention_heads
 
+    @property
+    def has_pooler(self) -> bool:
+        """Whether the encoder has BERT's pooler (dense + tanh on ``[CLS]``); a variant's hook."""
+        return True
+
+    @property
+    def sentence_head(self) -> str | None:
+        """The pretraining task on the pooled ``[CLS]``: "nsp" for BERT; a variant's hook
+        ("sop" for ALBERT, None for RoBERTa and DistilBERT, which pretrain with MLM only)."""
+        return "nsp"
+
+    def distinct_sublayers(self) -> tuple[int, int]:
+        """How many distinct attention and FFN sublayers the L layers hold: (L, L) for BERT;
+        fewer when a variant shares them across layers (ALBERT). A hook for parameter counting."""
+        return self.num_hidden_layers, self.num_hidden_layers
+
     def block_config(self) -> BlockConfig:
         """One encoder layer as a :class:`~coursekit.transformer.BlockConfig`: post-norm, LayerNorm
         with ``layer_norm_eps``, biases; its ``dropout`` is ``hidden_dropout_prob`` (the model sets
@@ -113,6 +130,8 @@ class BertConfig:
                 "transformers' BertConfig has no factorised embedding: embedding_size must be None or "
                 f"hidden_size={self.hidden_size}, got {self.embedding_size}"
             )
+        if not self.type_vocab_size:
+            raise ValueError("transformers' BertConfig needs segments: type_vocab_size must be >= 1, got 0")
         return {k: v for k, v in self.describe().items() if k != "embedding_size"}
 
     @classmethod

@@ -38,10 +38,10 @@ from torch import nn
 from .config import BertConfig
 from .model import BertForPreTraining, BertForSequenceClassification, BertModel
 
-__all__ = ["hf_names", "load_hf_state_dict", "from_hf_bert", "to_hf_bert"]
+__all__ = ["hf_names", "load_hf_state_dict", "load_named", "copy_named", "from_hf_bert", "to_hf_bert"]
 
 # checkpoint entries that are not parameters (buffers older transformers versions saved)
-_IGNORED = ("embeddings.position_ids",)
+_IGNORED = ("embeddings.position_ids", "embeddings.token_type_ids")
 
 
 def _linear(names: dict, prefix: str, layer: nn.Linear) -> None:
@@ -53,8 +53,9 @@ def _encoder_names(model: BertModel, prefix: str) -> dict[str, torch.Tensor]:
     names = {
         p + "embeddings.word_embeddings.weight": e.word_embeddings.weight,
         p + "embeddings.position_embeddings.weight": e.position_embeddings.weight,
-        p + "embeddings.token_type_embeddings.weight": e.token_type_embeddings.weight,
     }
+    if e.token_type_embeddings is not None:
+        names[p + "embeddings.token_type_embeddings.weight"] = e.token_type_embeddings.weight
     _linear(names, p + "embeddings.LayerNorm", e.norm)
     if isinstance(e.projection, nn.Linear):  # ALBERT's name for the E -> H projection
         _linear(names, p + "encoder.embedding_hidden_mapping_in", e.projection)
@@ -67,7 +68,8 @@ def _encoder_names(model: BertModel, prefix: str) -> dict[str, torch.Tensor]:
         _linear(names, q + "intermediate.dense", block.ffn.up)
         _linear(names, q + "output.dense", block.ffn.down)
         _linear(names, q + "output.LayerNorm", block.norm2)
-    _linear(names, p + "pooler.dense", model.pooler)
+    if model.pooler is not None:
+        _linear(names, p + "pooler.dense", model.pooler)
     return names
 
 
@@ -105,10 +107,20 @@ def load_hf_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor])
     ``cls.predictions.decoder.bias``, may be absent, as in older checkpoints), and nothing
     else may be (apart from the ``position_ids`` buffer): otherwise ValueError.
     """
-    names = hf_names(model)
+    return load_named(model, hf_names(model), state_dict, "bert." if isinstance(model, BertModel) else None)
+
+
+@torch.no_grad()
+def load_named(
+    model: nn.Module, names: dict[str, torch.Tensor], state_dict: Mapping[str, torch.Tensor], prefix: str | None = None
+) -> nn.Module:
+    """Copy ``state_dict`` into the parameters ``names`` maps its keys to (as :func:`hf_names`
+    gives them; the BERT variants have their own maps); returns model. With ``prefix``
+    (e.g. ``"bert."``) a checkpoint with a head is read for its encoder's entries only. Raises
+    ValueError as :func:`load_hf_state_dict` describes."""
     sd = dict(state_dict)
-    if isinstance(model, BertModel) and any(k.startswith("bert.") for k in sd):
-        sd = {k[len("bert."):]: v for k, v in sd.items() if k.startswith("bert.")}
+    if prefix and any(k.startswith(prefix) for k in sd):
+        sd = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
     sd = {k: v for k, v in sd.items() if not k.endswith(_IGNORED)}
     present = {id(t) for k, t in names.items() if k in sd}
     missing = sorted(k for k, t in names.items() if id(t) not in present)
@@ -167,8 +179,15 @@ def to_hf_bert(model: nn.Module, *, attn_implementation: str = "sdpa"):
     if isinstance(model, BertForSequenceClassification):
         hf_config.num_labels = model.num_labels
     hf = _hf_classes()[type(model)](hf_config).eval()
-    hf.set_attn_implementation(attn_implementation)
-    theirs = hf.state_dict()  # tensors sharing the parameters' storage
+    return copy_named(names, hf, attn_implementation)
+
+
+@torch.no_grad()
+def copy_named(names: dict[str, torch.Tensor], hf_model, attn_implementation: str = "sdpa"):
+    """Copy our parameters into a transformers model by its state-dict names (``names`` as
+    :func:`hf_names` gives them); set its attention implementation; returns it in eval mode."""
+    hf_model.set_attn_implementation(attn_implementation)
+    theirs = hf_model.state_dict()  # tensors sharing the parameters' storage
     for name, ours in names.items():
         theirs[name].copy_(ours)
-    return hf
+    return hf_model.eval()

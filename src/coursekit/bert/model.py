@@ -57,12 +57,12 @@ __all__ = [
 @dataclass(frozen=True)
 class BertOutput:
     """``hidden`` (B, T, H), the last layer's states; ``pooled`` (B, H), tanh(dense(hidden[:, 0]))
-    (the ``[CLS]`` summary); ``hidden_states``: L + 1 tensors (B, T, H), the embeddings' output
+    (the ``[CLS]`` summary; None for a model without a pooler); ``hidden_states``: L + 1 tensors (B, T, H), the embeddings' output
     then each layer's (transformers' ``output_hidden_states``); ``attentions``: L tensors
     (B, A, T, T) with ``need_weights=True`` (bertviz's format for B = 1), else None."""
 
     hidden: torch.Tensor
-    pooled: torch.Tensor
+    pooled: torch.Tensor | None
     hidden_states: tuple[torch.Tensor, ...]
     attentions: tuple[torch.Tensor, ...] | None = None
 
@@ -123,7 +123,7 @@ class BertEmbeddings(nn.Module):
             c.vocab_size, E, positions="learned", max_len=c.max_position_embeddings, scale=False, dropout=0.0,
             padding_idx=c.pad_token_id,
         )
-        self.token_type_embeddings = nn.Embedding(c.type_vocab_size, E)
+        self.token_type_embeddings = nn.Embedding(c.type_vocab_size, E) if c.type_vocab_size else None
         self.norm = FusedLayerNorm(E, c.layer_norm_eps)
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
         self.projection = nn.Linear(E, c.hidden_size) if E != c.hidden_size else nn.Identity()
@@ -138,13 +138,21 @@ class BertEmbeddings(nn.Module):
         """The learned position embedding (P, E)."""
         return self.tokens.positions.table
 
+    def tokens_and_positions(self, input_ids: torch.Tensor, position_offset: int) -> torch.Tensor:
+        """input_ids (B, T) -> token + position embeddings (B, T, E), positions counted from
+        ``position_offset``. The hook a variant with another position rule overrides (RoBERTa)."""
+        return self.tokens(input_ids, position_offset=position_offset)
+
     def forward(
         self, input_ids: torch.Tensor, *, position_offset: int = 0, token_type_ids: torch.Tensor | None = None
     ) -> torch.Tensor:
         """input_ids (B, T) long and token_type_ids (B, T) long or None (all segment 0), both
-        checked by :class:`BertModel` -> (B, T, H)."""
-        x = self.tokens(input_ids, position_offset=position_offset)  # (B, T, E): tokens + positions
-        if token_type_ids is None:
+        checked by :class:`BertModel` -> (B, T, H). Without a segment embedding
+        (``type_vocab_size=0``, DistilBERT) nothing is added."""
+        x = self.tokens_and_positions(input_ids, position_offset)  # (B, T, E): tokens + positions
+        if self.token_type_embeddings is None:
+            pass
+        elif token_type_ids is None:
             x = x + self.token_type_embeddings.weight[0]  # segment A everywhere, (E,) broadcasts
         else:
             x = x + self.token_type_embeddings(token_type_ids)  # (B, T, E)
@@ -160,15 +168,17 @@ class BertModel(nn.Module):
     transformers' ``BertModel`` (:mod:`.hf`).
     """
 
+    embeddings_class = BertEmbeddings  # a variant's hook: RoBERTa's positions
+
     def __init__(self, config: BertConfig = BertConfig()):
         super().__init__()
         self.config = c = _check_config(config)
-        self.encoder = Stack(c.block_config(), c.num_hidden_layers, BertEmbeddings(c))
+        self.encoder = Stack(c.block_config(), c.num_hidden_layers, self.embeddings_class(c))
         for block in self.encoder.layers:
             block.self_attn.dropout = c.attention_probs_dropout_prob  # on the attention weights
             block.ffn.dropout = nn.Identity()  # BERT drops the FFN's output (the block does), not its hidden layer
             block.norm1, block.norm2 = (FusedLayerNorm(c.hidden_size, c.layer_norm_eps) for _ in range(2))
-        self.pooler = nn.Linear(c.hidden_size, c.hidden_size)
+        self.pooler = nn.Linear(c.hidden_size, c.hidden_size) if c.has_pooler else None
         self.reset_parameters()
 
     @property
@@ -208,6 +218,8 @@ class BertModel(nn.Module):
                 + (f" from position_offset={position_offset}" if position_offset else "")
             )
         check_ids("input_ids", input_ids, c.vocab_size)
+        if token_type_ids is not None and not c.type_vocab_size:
+            raise ValueError("token_type_ids must be None for a model without segments (type_vocab_size=0), got a tensor")
         if token_type_ids is not None:
             check_tensor("token_type_ids", token_type_ids, shape=("B", "T"), dtype=torch.long, dims=dims)
             check_ids("token_type_ids", token_type_ids, c.type_vocab_size)
@@ -222,7 +234,7 @@ class BertModel(nn.Module):
             input_ids, key_padding_mask=key_padding_mask, need_weights=need_weights, need_hidden_states=True,
             position_offset=position_offset, token_type_ids=token_type_ids,
         )
-        pooled = torch.tanh(self.pooler(out.hidden[:, 0]))  # (B, H): the [CLS] position
+        pooled = None if self.pooler is None else torch.tanh(self.pooler(out.hidden[:, 0]))  # (B, H): the [CLS] position
         return BertOutput(out.hidden, pooled, out.hidden_states, out.attentions)
 
 
@@ -270,10 +282,12 @@ class BertForPreTraining(nn.Module):
     (H -> 2 on the pooled ``[CLS]`` state). Weights interchange with transformers'
     ``BertForPreTraining``."""
 
+    model_class = BertModel  # a variant's hook: ALBERT's encoder
+
     def __init__(self, config: BertConfig = BertConfig()):
         super().__init__()
         self.config = c = _check_config(config)
-        self.bert = BertModel(c)
+        self.bert = self.model_class(c)
         self.mlm = BertMLMHead(c)
         self.nsp = nn.Linear(c.hidden_size, 2)
         _init_bert(self.mlm, c)

@@ -25,6 +25,7 @@ import math
 
 from ..gpt.sizes import PublishedSize
 from ..transformer.block import block_parameters
+from ..transformer.norms import norm_parameters
 from ..utils import check_choice, check_int
 from .config import BertConfig
 
@@ -45,24 +46,36 @@ MODELS = ("encoder", "pretraining", "classification")  # BertModel, BertForPreTr
 def parameter_breakdown(config: BertConfig, *, model: str = "encoder", num_labels: int = 2) -> dict[str, int]:
     """Parameters by part of ``BertModel(config)`` (``model="encoder"``, with its pooler),
     ``BertForPreTraining`` (``"pretraining"``) or ``BertForSequenceClassification``
-    (``"classification"``, ``num_labels`` classes); tied weights counted once."""
+    (``"classification"``, ``num_labels`` classes); tied weights counted once. A variant's
+    config (:mod:`coursekit.bert.variants`) is counted through its hooks: no segments when
+    ``type_vocab_size`` is 0, no pooler unless ``has_pooler``, shared layers counted once
+    (``distinct_sublayers``); ``"pretraining"`` adds its ``sentence_head`` (NSP, ALBERT's SOP:
+    the same size) or, for MLM-only pretraining (RoBERTa, DistilBERT), drops the pooler, as
+    transformers' ``RobertaForMaskedLM`` and ``DistilBertForMaskedLM`` do."""
     if not isinstance(config, BertConfig):
         raise ValueError(f"config must be a coursekit BertConfig, got {type(config).__name__}")
     check_choice("model", model, MODELS)
     check_int("num_labels", num_labels, min=1)
     c, E, H = config, config.d_embed, config.hidden_size
+    block = c.block_config()
+    attention = 4 * (H * H + H) + norm_parameters(block.norm, H, block.bias)  # W^Q, W^K, W^V, W^O and its LayerNorm
+    ffn = block_parameters(block) - attention  # up, down and the second LayerNorm
+    n_attention, n_ffn = c.distinct_sublayers()  # (L, L) unless layers share (ALBERT)
     parts = {
         "word_embeddings": c.vocab_size * E,
         "position_embeddings": c.max_position_embeddings * E,
         "token_type_embeddings": c.type_vocab_size * E,
         "embedding_norm": 2 * E,
         "embedding_projection": 0 if E == H else E * H + H,
-        "layers": c.num_hidden_layers * block_parameters(c.block_config()),
-        "pooler": H * H + H,
+        "layers": n_attention * attention + n_ffn * ffn,
+        "pooler": H * H + H if c.has_pooler else 0,
     }
     if model == "pretraining":
         parts["mlm_head"] = H * E + E + 2 * E + c.vocab_size  # transform dense, its LayerNorm, output bias
-        parts["nsp_head"] = 2 * H + 2
+        if c.sentence_head is None:  # MLM only: transformers' *ForMaskedLM build no pooler
+            parts["pooler"] = 0
+        else:
+            parts[f"{c.sentence_head}_head"] = 2 * H + 2
     elif model == "classification":
         parts["classifier"] = num_labels * (H + 1)
     return parts
