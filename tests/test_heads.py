@@ -257,3 +257,37 @@ def test_analysis_model_checks_its_arguments():
         analysis_model(fallback_steps=0)
     with pytest.raises(ValueError, match="path must be a directory holding"):
         analysis_model("/nonexistent-dir", fallback=False)
+
+
+# ------------------------------------------------------------------ one-call experiments
+def _tiny_analysis_model(pretraining: bool):
+    from coursekit.heads import AnalysisModel
+
+    torch.manual_seed(0)
+    wp = tiny_wordpiece()
+    cls = BertForPreTraining if pretraining else BertModel
+    cfg = BertConfig(vocab_size=wp.vocab_size, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=24, max_position_embeddings=128)
+    return AnalysisModel(cls(cfg).eval(), wp, "random weights (test)", "tiny", pretraining)
+
+
+def test_analyse_heads_and_sep_gradients_run_end_to_end():
+    from coursekit.heads import analyse_heads, sep_gradients
+
+    res = analyse_heads(_tiny_analysis_model(False), n_silver=8, n_grammar=8, min_arcs=1)
+    assert len(res.silver) == 8 and res.patterns.cls.shape == (2, 2) and res.name == "tiny"
+    assert res.silver_syntax[0].relation == "all" and res.grammar_syntax[0].relation == "all"
+    for pretraining, word in ((True, "masked-LM"), (False, "sentence vector")):
+        g = sep_gradients(_tiny_analysis_model(pretraining), n=3)
+        assert word in g.objective and set(g.gradient) == {"sep", "cls", "punct", "other"}
+        assert g.attention["sep"].shape == (2,)
+
+
+def test_compare_with_clark_maps_labels_and_uses_one_based_heads():
+    from coursekit.heads import RelationResult, compare_with_clark
+
+    rows = compare_with_clark([RelationResult("compound", 20, 20, 2, 8, "dep->head", 0.8, 0.75, 1, 0.5),
+                               RelationResult("acl", 20, 20, 0, 0, "dep->head", 0.5, 0.5, 1, 0.5)])
+    assert len(rows) == 1  # acl is not in Clark et al.'s table
+    r = rows[0]
+    assert (r["relation"], r["ours_head"], r["ours"], r["clark"], r["clark_head"]) == ("nn", "3-9", 75.0, 70.4, "4-10")

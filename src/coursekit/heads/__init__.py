@@ -16,16 +16,19 @@ Zuidema (2020), *Quantifying Attention Flow in Transformers*, https://arxiv.org/
 - :mod:`.limits`: gradient of the loss with respect to attention weights (Sec. 3.2) and
   attention rollout (Abnar & Zuidema 2020).
 - :mod:`.source`: which BERT is read (:func:`analysis_model`).
+- :mod:`.experiments`: the chapter's measurements in one call (:func:`analyse_heads`,
+  :func:`sep_gradients`).
 
 Legend: L layers, A heads, T tokens, W words.
 """
 
+from .experiments import GradientComparison, HeadAnalysis, analyse_heads, sep_gradients
 from .limits import (KINDS, GradientRun, attention_gradients, attention_rollout, importance_by_kind, masked_batch,
                      mlm_objective, sentence_objective)
 from .parses import GRAMMAR_RELATIONS, ROOT, Parse, grammar_parses, silver_info, silver_parses
 from .patterns import PATTERNS, HeadPatterns, head_patterns, key_kinds
 from .source import AnalysisModel, analysis_model
-from .syntax import (CLARK_TABLE1, DIRECTIONS, ArcTable, RelationResult, arc_table, offset_accuracy, split_halves,
+from .syntax import (CLARK_TABLE1, DIRECTIONS, SPACY_TO_STANFORD, compare_with_clark, ArcTable, RelationResult, arc_table, offset_accuracy, split_halves,
                      syntax_heads)
 from .words import EncodedSentence, SentenceAttention, encode_words, sentence_attentions, word_attention
 
@@ -34,8 +37,9 @@ __all__ = [
     "EncodedSentence", "encode_words", "word_attention", "SentenceAttention", "sentence_attentions",
     "PATTERNS", "HeadPatterns", "key_kinds", "head_patterns",
     "DIRECTIONS", "ArcTable", "arc_table", "split_halves", "offset_accuracy", "RelationResult", "syntax_heads",
-    "CLARK_TABLE1",
+    "CLARK_TABLE1", "SPACY_TO_STANFORD", "compare_with_clark",
     "KINDS", "GradientRun", "masked_batch", "mlm_objective", "sentence_objective", "attention_gradients",
     "importance_by_kind", "attention_rollout",
     "AnalysisModel", "analysis_model",
+    "HeadAnalysis", "analyse_heads", "GradientComparison", "sep_gradients",
 ]
