@@ -1,6 +1,7 @@
-"""Chapter 9's experiments (:mod:`.pretrain`, :mod:`.transfer`, :mod:`.sentences`): a tiny BERT pretrained on the course's corpus, fine-tuned against
-the same model from scratch, two ablations of the BERT paper at toy scale, a small
-Sentence-BERT fine-tune, and the fill-the-mask predictions the chapter's explorer draws.
+"""Chapter 9's experiments: a tiny BERT pretrained on the course's corpus and the sense grammar
+(:mod:`.pretrain`), fine-tuned against the same model from scratch and two ablations of the BERT
+paper at toy scale (:mod:`.transfer`), a small Sentence-BERT fine-tune, the fill-the-mask
+predictions the chapter's explorer draws and MiniLM's similarity matrix (:mod:`.sentences`).
 
 Devlin, Chang, Lee & Toutanova (2019), *BERT: Pre-training of Deep Bidirectional Transformers
 for Language Understanding*, https://arxiv.org/abs/1810.04805:
