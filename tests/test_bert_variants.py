@@ -16,7 +16,7 @@ from coursekit.bert import BertConfig, BertModel, count_parameters, parameter_br
 from coursekit.bert.variants import (
     AlbertConfig, AlbertForPreTraining, AlbertModel, DistilBertConfig, DistilBertModel, RobertaConfig, RobertaModel,
     albert_base, distil_init, distilbert_base, from_hf_variant, layer_groups, roberta_base, roberta_position_ids,
-    share_layers, to_hf_variant, variant_differences,
+    share_layers, sop_pairs, to_hf_variant, variant_differences,
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -179,6 +179,21 @@ def test_albert_without_whole_layer_sharing_is_refused_by_transformers_conversio
         to_hf_variant(model)
     with pytest.raises(ValueError, match="embedding_size must differ"):
         dataclasses.replace(CONFIGS["albert"], embedding_size=None).to_hf()
+
+
+def test_sop_pairs_keep_both_sentences_and_swap_about_half():
+    docs = [[f"d{d} s{i}" for i in range(6)] for d in range(40)]
+    pairs = sop_pairs(docs, torch.Generator().manual_seed(0))
+    assert len(pairs) == 40 * 5
+    for p in pairs:
+        (d, i), (e, j) = p.a_at, p.b_at
+        assert d == e and abs(i - j) == 1 and p.label == int(i > j) and p.a == docs[d][i] and p.b == docs[e][j]
+    assert 0.4 < sum(p.label for p in pairs) / len(pairs) < 0.6
+    assert [p.label for p in sop_pairs(docs, torch.Generator().manual_seed(0), swap_prob=0.0)] == [0] * 200
+    with pytest.raises(ValueError, match="swap_prob"):
+        sop_pairs(docs, torch.Generator(), swap_prob=1.5)
+    with pytest.raises(ValueError, match="docs must be a list of documents"):
+        sop_pairs("one sentence", torch.Generator())
 
 
 # ----------------------------------------------------------------------------- DistilBERT

@@ -25,6 +25,7 @@ Legend: V vocab_size, E embedding_size, H hidden_size, L num_hidden_layers, G nu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -32,10 +33,11 @@ from torch import nn
 from ..config import BertConfig
 from ..hf import _linear, copy_named, load_named
 from ..model import BertForPreTraining, BertModel
-from ...utils import check_choice, check_int
+from ...pretraining import NspPair, _check_generator
+from ...utils import check_choice, check_int, check_real
 
 __all__ = ["SHARING", "AlbertConfig", "albert_base", "layer_groups", "share_layers", "AlbertModel",
-           "AlbertForPreTraining", "albert_hf_names", "to_hf_albert", "from_hf_albert"]
+           "AlbertForPreTraining", "sop_pairs", "albert_hf_names", "to_hf_albert", "from_hf_albert"]
 
 SHARING = ("all", "attention", "ffn")  # what the layers of one group share
 _SHARED = {"all": None, "attention": ("self_attn", "norm1"), "ffn": ("ffn", "norm2")}
@@ -172,6 +174,25 @@ class AlbertForPreTraining(BertForPreTraining):
     def sop(self) -> nn.Linear:
         """The sentence-order head, H -> 2 (column 0 = in order, 1 = swapped)."""
         return self.nsp
+
+
+def sop_pairs(docs: Sequence[Sequence[str]], generator: torch.Generator, *, swap_prob: float = 0.5) -> list[NspPair]:
+    """Sentence-order pairs (Lan et al. 2020, Sec. 3.1), one for every two consecutive sentences
+    of a document: with probability ``swap_prob`` the two come swapped (label 1), else in order
+    (label 0). Unlike NSP's random B (:func:`coursekit.pretraining.nsp_pairs`), both sentences
+    always share a topic, so only their order can tell the labels apart. Deterministic given
+    ``generator``; pairs as :class:`~coursekit.pretraining.NspPair` (``a_at``/``b_at`` = (doc, i))."""
+    if isinstance(docs, str) or not all(isinstance(d, Sequence) and not isinstance(d, str) for d in docs):
+        raise ValueError("docs must be a list of documents, each a list of sentences (str)")
+    _check_generator(generator)
+    check_real("swap_prob", swap_prob, low=0.0, high=1.0)
+    at = [(d, i) for d, doc in enumerate(docs) for i in range(len(doc) - 1)]
+    swap = (torch.rand(len(at), generator=generator) < swap_prob).tolist()
+    pairs = []
+    for (d, i), s in zip(at, swap):
+        first, second = (i + 1, i) if s else (i, i + 1)
+        pairs.append(NspPair(docs[d][first], docs[d][second], int(s), (d, first), (d, second)))
+    return pairs
 
 
 def albert_hf_names(model: nn.Module) -> dict[str, torch.Tensor]:
