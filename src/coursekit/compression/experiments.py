@@ -153,8 +153,9 @@ def compression_results(
       student and training from BERT's random initialisation.
     - "sharing (ALBERT)": all layers one block (the layers' mean), trained as the student (the
       teacher's depth: same compute, one layer's parameters).
-    - "fake quantisation": :func:`~.quantize.quantize_weights` at each of ``quant_bits``;
-      "torch dynamic int8": :func:`~.quantize.dynamic_int8`, where torch has it.
+    - "quantisation": :func:`~.quantize.quantize_weights` at each of ``quant_bits`` (settings
+      "int8 (ours, simulated)", ...), and :func:`~.quantize.dynamic_int8` ("int8 (torch dynamic)"),
+      where torch has it.
 
     Accuracy on the test split; latency: one forward pass over its first ``latency_examples``
     examples, every model timed in alternation (:func:`~.measure.latency_ms`)."""
@@ -190,10 +191,10 @@ def compression_results(
     add("sharing (ALBERT)", f"1 block x {teacher.config.num_hidden_layers}", shared)
     for b in quant_bits:
         m, widths = quantize_weights(teacher, b)
-        add("fake quantisation", f"int{b}", m, size=model_bytes(m, bits=widths))
+        add("quantisation", f"int{b} (ours, simulated)", m, size=model_bytes(m, bits=widths))
     dyn = dynamic_int8(teacher)
     if dyn is not None:
-        add("torch dynamic int8", "int8 Linear", dyn[0], parameter_count(teacher), dyn[1])
+        add("quantisation", "int8 (torch dynamic)", dyn[0], parameter_count(teacher), dyn[1])
     names = [f"{i}" for i in range(len(entries))]
     k = latency_examples
     ms = latency_ms(dict(zip(names, (e[2] for e in entries))), task.test[0][:k], task.test[1][:k], rounds=latency_rounds)
