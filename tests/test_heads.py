@@ -291,3 +291,17 @@ def test_compare_with_clark_maps_labels_and_uses_one_based_heads():
     assert len(rows) == 1  # acl is not in Clark et al.'s table
     r = rows[0]
     assert (r["relation"], r["ours_head"], r["ours"], r["clark"], r["clark_head"]) == ("nn", "3-9", 75.0, 70.4, "4-10")
+
+
+def test_attention_flow_of_one_layer_is_its_residual_attention_and_of_identity_is_identity():
+    from coursekit.heads import attention_flow
+
+    a = random_attention(1, 2, T=4, seed=3)  # L=1, A=2
+    a_hat = 0.5 * a.mean(1)[0] + 0.5 * torch.eye(4)  # one layer: the only path is the direct edge
+    torch.testing.assert_close(attention_flow(a), a_hat)
+    torch.testing.assert_close(attention_flow(torch.eye(3).expand(2, 2, 3, 3)), torch.eye(3))
+    only = attention_flow(a, outputs=[1])
+    torch.testing.assert_close(only[1], a_hat[1])
+    assert only[0].abs().sum() == 0
+    with pytest.raises(ValueError, match="outputs must be"):
+        attention_flow(a, outputs=[9])

@@ -14,7 +14,7 @@ Zuidema (2020), *Quantifying Attention Flow in Transformers*, https://arxiv.org/
 - :mod:`.syntax`: each head as a dependency classifier against the best fixed offset, chosen on
   one half of the sentences and scored on the other (:func:`syntax_heads`).
 - :mod:`.limits`: gradient of the loss with respect to attention weights (Sec. 3.2) and
-  attention rollout (Abnar & Zuidema 2020).
+  attention rollout and flow (Abnar & Zuidema 2020).
 - :mod:`.source`: which BERT is read (:func:`analysis_model`).
 - :mod:`.experiments`: the chapter's measurements in one call (:func:`analyse_heads`,
   :func:`sep_gradients`).
@@ -23,7 +23,7 @@ Legend: L layers, A heads, T tokens, W words.
 """
 
 from .experiments import GradientComparison, HeadAnalysis, analyse_heads, sep_gradients
-from .limits import (KINDS, GradientRun, attention_gradients, attention_rollout, importance_by_kind, masked_batch,
+from .limits import (KINDS, GradientRun, attention_flow, attention_gradients, attention_rollout, importance_by_kind, masked_batch,
                      mlm_objective, sentence_objective)
 from .parses import GRAMMAR_RELATIONS, ROOT, Parse, grammar_parses, silver_info, silver_parses
 from .patterns import PATTERNS, HeadPatterns, head_patterns, key_kinds
@@ -39,7 +39,7 @@ __all__ = [
     "DIRECTIONS", "ArcTable", "arc_table", "split_halves", "offset_accuracy", "RelationResult", "syntax_heads",
     "CLARK_TABLE1", "SPACY_TO_STANFORD", "compare_with_clark",
     "KINDS", "GradientRun", "masked_batch", "mlm_objective", "sentence_objective", "attention_gradients",
-    "importance_by_kind", "attention_rollout",
+    "importance_by_kind", "attention_rollout", "attention_flow",
     "AnalysisModel", "analysis_model",
     "HeadAnalysis", "analyse_heads", "GradientComparison", "sep_gradients",
 ]

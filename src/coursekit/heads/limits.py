@@ -15,10 +15,12 @@ attention that flows through the layers (rollout).
    head (all-MiniLM-L6-v2) gets :func:`sentence_objective` instead, our adaptation: 1 - cosine
    between the mean-pooled sentence vector of the masked input and that of the unmasked input
    (how much the weight matters for keeping the sentence's meaning).
-2. Attention rollout. Abnar & Zuidema (2020), *Quantifying Attention Flow in Transformers*,
-   https://arxiv.org/abs/2005.00928, Sec. 3 (Eq. 1): the residual connection is modelled by
-   adding the identity, A_hat = 0.5 A + 0.5 I (heads averaged), and the attention from layer 0's
-   inputs to layer l's outputs is the product A_hat_l ... A_hat_1.
+2. Attention rollout and flow. Abnar & Zuidema (2020), *Quantifying Attention Flow in
+   Transformers*, https://arxiv.org/abs/2005.00928, Sec. 3: the residual connection is modelled
+   by adding the identity, A_hat = 0.5 A + 0.5 I (heads averaged); rollout, the attention from
+   layer 0's inputs to layer l's outputs, is the product A_hat_l ... A_hat_1; flow treats the
+   layers as a graph whose edge (layer l - 1, token j) -> (layer l, token i) has capacity
+   A_hat_l[i, j] and takes the maximum flow from each input token to each output token.
 
 Legend: B batch, L layers, A heads, T tokens, H hidden size, V vocabulary.
 """
@@ -45,6 +47,7 @@ __all__ = [
     "attention_gradients",
     "importance_by_kind",
     "attention_rollout",
+    "attention_flow",
 ]
 
 KINDS = ("sep", "cls", "punct", "other")
@@ -157,6 +160,13 @@ def importance_by_kind(run: GradientRun) -> dict[str, torch.Tensor]:
     return out
 
 
+def _residual_heads_mean(att: torch.Tensor, residual: float) -> torch.Tensor:
+    T = att.shape[-1]
+    a = att.mean(-3)  # (L, ..., T, T): heads averaged
+    a_hat = residual * torch.eye(T, dtype=a.dtype) + (1 - residual) * a
+    return a_hat / a_hat.sum(-1, keepdim=True)
+
+
 def attention_rollout(attentions: Sequence[torch.Tensor] | torch.Tensor, *, residual: float = 0.5) -> torch.Tensor:
     """Abnar & Zuidema's (2020, Eq. 1) rollout: ``attentions`` L tensors (..., A, T, T) (or one
     (L, ..., A, T, T)); heads averaged, A_hat = residual * I + (1 - residual) * A (rows still sum to
@@ -166,12 +176,40 @@ def attention_rollout(attentions: Sequence[torch.Tensor] | torch.Tensor, *, resi
     att = torch.stack(list(attentions)) if not isinstance(attentions, torch.Tensor) else attentions
     if att.dim() < 4 or att.shape[-1] != att.shape[-2]:
         raise ValueError(f"attentions must be L tensors (..., A, T, T), got shape {tuple(att.shape)}")
-    T = att.shape[-1]
-    a = att.mean(-3)  # (L, ..., T, T): heads averaged
-    a_hat = residual * torch.eye(T, dtype=a.dtype) + (1 - residual) * a
-    a_hat = a_hat / a_hat.sum(-1, keepdim=True)
+    a_hat = _residual_heads_mean(att, residual)
     out, r = [], None
     for layer in a_hat:
         r = layer if r is None else layer @ r
         out.append(r)
     return torch.stack(out)
+
+
+def attention_flow(attentions: Sequence[torch.Tensor] | torch.Tensor, *, residual: float = 0.5,
+                   outputs: Sequence[int] | None = None) -> torch.Tensor:
+    """Abnar & Zuidema's (2020, Sec. 3) attention flow for ONE sentence: ``attentions`` L tensors
+    (A, T, T) (or one (L, A, T, T)); A_hat as in :func:`attention_rollout`; entry [i, j] of the
+    result (T, T) is the maximum flow from input token j to token i after the last layer, through
+    the layered graph with capacities A_hat. ``outputs``: only these rows (the rest are 0); the
+    flow costs one max-flow problem per (i, j) (networkx), so keep sentences short."""
+    import networkx as nx
+
+    check_real("residual", residual, low=0.0, high=1.0)
+    att = torch.stack(list(attentions)) if not isinstance(attentions, torch.Tensor) else attentions
+    if att.dim() != 4 or att.shape[-1] != att.shape[-2]:
+        raise ValueError(f"attentions must be L tensors (A, T, T) of one sentence, got shape {tuple(att.shape)}")
+    L, _, T, _ = att.shape
+    a_hat = _residual_heads_mean(att, residual).double()  # (L, T, T)
+    rows = range(T) if outputs is None else outputs
+    for i in rows:
+        check_int("outputs", i, min=0, max=T - 1)
+    g = nx.DiGraph()
+    for l in range(L):
+        for i in range(T):
+            for j in range(T):
+                if a_hat[l, i, j] > 0:
+                    g.add_edge((l, j), (l + 1, i), capacity=float(a_hat[l, i, j]))
+    out = torch.zeros(T, T, dtype=torch.float64)
+    for i in rows:
+        for j in range(T):
+            out[i, j] = nx.maximum_flow_value(g, (0, j), (L, i))
+    return out.to(att.dtype)
