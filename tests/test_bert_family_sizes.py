@@ -1,6 +1,7 @@
-"""coursekit.bert.family_sizes: the config-only counts against transformers' models built from
-tiny configs (BertModel, RobertaModel, AlbertModel, DistilBertModel, XLNetModel), the sharing
-arithmetic, the published table and its computed notes, and bad arguments."""
+"""coursekit.bert.family_sizes: the published configurations counted by coursekit.bert.sizes
+(which tests/test_bert_variants.py checks against transformers' models), XLNet's count against
+transformers' XLNetModel built from a tiny config, the published table and its computed notes,
+and bad arguments."""
 
 from __future__ import annotations
 
@@ -9,59 +10,33 @@ import torch
 
 from coursekit.bert import bert_base, bert_large, count_parameters
 from coursekit.bert.family_sizes import (
-    ALBERT_TABLE3, FAMILY_SIZES, EncoderSize, XLNetSize, albert_table3, count_family, encoder_parameter_breakdown,
-    explain, family_table, significant_figures, xlnet_parameter_breakdown,
+    ALBERT_TABLE3, FAMILY_SIZES, XLNetSize, albert_table3, count_family, explain, family_table, significant_figures,
+    xlnet_parameter_breakdown,
 )
+from coursekit.bert.variants import AlbertConfig, albert_base
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-TINY = dict(vocab_size=50, hidden_size=16, num_hidden_layers=3, num_attention_heads=2, intermediate_size=24,
-            max_position_embeddings=20)
 
 
 def numel(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())  # shared parameters are yielded once
 
 
-def test_bert_count_is_coursekit_bert_sizes():
+def test_counts_are_coursekit_bert_sizes_of_the_variant_configs():
     assert count_family(FAMILY_SIZES["BERT-base"].size) == count_parameters(bert_base())
     assert count_family(FAMILY_SIZES["BERT-large"].size) == count_parameters(bert_large())
+    for p in FAMILY_SIZES.values():
+        if not isinstance(p.size, XLNetSize):
+            assert count_family(p.size) == count_parameters(p.size), p.name
+    assert isinstance(FAMILY_SIZES["ALBERT-base"].size, AlbertConfig)
+    assert FAMILY_SIZES["ALBERT-base"].size == albert_base()  # the released config, exactly
 
 
-def test_bert_and_roberta_counts_equal_transformers_models():
-    from transformers import BertConfig, BertModel, RobertaConfig, RobertaModel
-
-    assert count_family(EncoderSize(**TINY)) == numel(BertModel(BertConfig(**TINY)))
-    roberta = EncoderSize(**{**TINY, "max_position_embeddings": 22}, type_vocab_size=1)
-    cfg = RobertaConfig(**{**TINY, "max_position_embeddings": 22}, type_vocab_size=1, pad_token_id=1)
-    assert count_family(roberta) == numel(RobertaModel(cfg))
-    assert count_family(roberta, pooler=False) == numel(RobertaModel(cfg, add_pooling_layer=False))
-
-
-@pytest.mark.parametrize("E", [8, 16])
-def test_albert_count_equals_transformers_albert_model(E):
-    from transformers import AlbertConfig, AlbertModel
-
-    size = EncoderSize(**TINY, embedding_size=E, sharing="all", projection_when_equal=True)
-    model = AlbertModel(AlbertConfig(**TINY, embedding_size=E))
-    assert count_family(size) == numel(model)
-    parts = encoder_parameter_breakdown(size)
-    assert parts["embedding_projection"] == numel(model.encoder.embedding_hidden_mapping_in)
-    assert parts["layers"] == numel(model.encoder.albert_layer_groups)
-
-
-def test_albert_projection_only_when_e_differs_from_h_by_default():
-    size = EncoderSize(**TINY, embedding_size=16)
-    assert encoder_parameter_breakdown(size)["embedding_projection"] == 0
-    assert encoder_parameter_breakdown(EncoderSize(**TINY, embedding_size=8))["embedding_projection"] == 8 * 16 + 16
-
-
-def test_distilbert_count_equals_transformers_distilbert_model():
-    from transformers import DistilBertConfig, DistilBertModel
-
-    size = EncoderSize(**TINY, type_vocab_size=0, pooler=False)
-    cfg = DistilBertConfig(vocab_size=50, dim=16, n_layers=3, n_heads=2, hidden_dim=24, max_position_embeddings=20)
-    assert count_family(size) == numel(DistilBertModel(cfg))
+def test_pooler_can_be_left_out():
+    c = bert_base()
+    assert count_family(c) - count_family(c, pooler=False) == 768 * 768 + 768
+    d = FAMILY_SIZES["DistilBERT"].size
+    assert count_family(d, pooler=False) == count_family(d)  # DistilBERT has none
 
 
 def test_xlnet_count_equals_transformers_xlnet_model():
@@ -72,17 +47,6 @@ def test_xlnet_count_equals_transformers_xlnet_model():
     assert count_family(size) == numel(model)
     parts = xlnet_parameter_breakdown(size)
     assert parts["layers"] == numel(model.layer) and parts["mask_emb"] == model.mask_emb.numel()
-
-
-def test_sharing_stores_one_copy_of_what_is_shared():
-    counts = {s: encoder_parameter_breakdown(EncoderSize(**TINY, sharing=s))["layers"] for s in
-              ("none", "all", "attention", "ffn")}
-    L = TINY["num_hidden_layers"]
-    assert counts["none"] == L * counts["all"]
-    H = TINY["hidden_size"]
-    attention = 4 * (H * H + H) + 2 * H
-    assert counts["none"] - counts["attention"] == (L - 1) * attention
-    assert counts["none"] - counts["ffn"] == (L - 1) * (counts["all"] - attention)
 
 
 def test_family_table_rows_and_notes():
@@ -116,24 +80,14 @@ def test_significant_figures_and_explain():
     assert explain(5_000_000, None).startswith("no figure")
 
 
-@pytest.mark.parametrize("kw, match", [
-    (dict(sharing="some"), "sharing"),
-    (dict(type_vocab_size=-1), "type_vocab_size"),
-    (dict(embedding_size=0), "embedding_size"),
-    (dict(pooler=1), "pooler"),
-    (dict(hidden_size=0), "hidden_size"),
-])
-def test_bad_encoder_size(kw, match):
-    with pytest.raises(ValueError, match=match):
-        EncoderSize(**{**TINY, **kw})
-
-
 def test_bad_arguments():
     with pytest.raises(ValueError, match="d_model must be divisible"):
         XLNetSize(d_model=10, n_head=3)
-    with pytest.raises(ValueError, match="size must be an EncoderSize"):
-        encoder_parameter_breakdown(XLNetSize())
     with pytest.raises(ValueError, match="size must be an XLNetSize"):
-        xlnet_parameter_breakdown(EncoderSize(**TINY))
+        xlnet_parameter_breakdown(bert_base())
+    with pytest.raises(ValueError, match="config must be a coursekit BertConfig"):
+        count_family({"hidden_size": 768})
+    with pytest.raises(ValueError, match="pooler"):
+        count_family(bert_base(), pooler=0)
     with pytest.raises(ValueError, match="counted"):
         explain(0, 10)

@@ -1,7 +1,9 @@
 """The BERT family's sizes: every published configuration counted exactly, beside its paper.
 
-Each model is BERT with a few fields changed, so each count is BERT's count
-(:func:`coursekit.bert.sizes.parameter_breakdown`) with those changes applied:
+Each model is BERT with a few fields changed, so each published configuration is a coursekit
+config (:func:`coursekit.bert.bert_base`, :mod:`coursekit.bert.variants`' ``roberta_base``,
+``albert_base``, ``distilbert_base`` with the published widths) counted by
+:func:`coursekit.bert.sizes.parameter_breakdown`, which equals transformers' models:
 
 - Devlin et al. (2019), *BERT*, https://arxiv.org/abs/1810.04805, Sec. 3: base (L=12, H=768,
   A=12) "110M", large (L=24, H=1024, A=16) "340M".
@@ -36,17 +38,15 @@ d_head Dh).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from ..utils import check_bool, check_choice, check_int, check_positive
+from ..utils import check_bool, check_int, check_positive
 from .config import BertConfig
-from .sizes import parameter_breakdown, round_significant
+from .sizes import bert_base, parameter_breakdown, round_significant
+from .variants import AlbertConfig, albert_base, distilbert_base, roberta_base
 
 __all__ = [
-    "SHARINGS",
-    "EncoderSize",
     "XLNetSize",
-    "encoder_parameter_breakdown",
     "xlnet_parameter_breakdown",
     "count_family",
     "Published",
@@ -57,56 +57,6 @@ __all__ = [
     "family_table",
     "albert_table3",
 ]
-
-SHARINGS = ("none", "all", "attention", "ffn")  # ALBERT Table 4's cross-layer sharing settings
-
-
-@dataclass(frozen=True)
-class EncoderSize:
-    """A BERT-family encoder's published shape: what its parameter count depends on.
-
-    Field names are transformers' (BertConfig, AlbertConfig). ``type_vocab_size`` 0: no
-    segment embedding (DistilBERT). ``embedding_size`` None: E = H. ``sharing``: which
-    sub-layers all layers share (ALBERT). ``pooler``: the [CLS] dense + tanh (absent in
-    DistilBERT). ``projection_when_equal``: an E x H projection even when E = H (transformers'
-    AlbertModel always has one; ALBERT's TF code only when E != H).
-    """
-
-    vocab_size: int
-    hidden_size: int
-    num_hidden_layers: int
-    num_attention_heads: int
-    intermediate_size: int
-    max_position_embeddings: int = 512
-    type_vocab_size: int = 2
-    embedding_size: int | None = None
-    sharing: str = "none"
-    pooler: bool = True
-    projection_when_equal: bool = False
-
-    def __post_init__(self):
-        for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-                     "max_position_embeddings"):
-            check_positive(name, getattr(self, name))
-        check_positive("type_vocab_size", self.type_vocab_size, allow_zero=True)
-        if self.embedding_size is not None:
-            check_positive("embedding_size", self.embedding_size)
-        check_choice("sharing", self.sharing, SHARINGS)
-        check_bool("pooler", self.pooler)
-        check_bool("projection_when_equal", self.projection_when_equal)
-
-    @property
-    def d_embed(self) -> int:
-        return self.hidden_size if self.embedding_size is None else self.embedding_size
-
-    def bert_config(self) -> BertConfig:
-        """The coursekit BertConfig with these widths (at least one segment: BertConfig needs one)."""
-        return BertConfig(
-            vocab_size=self.vocab_size, hidden_size=self.hidden_size, num_hidden_layers=self.num_hidden_layers,
-            num_attention_heads=self.num_attention_heads, intermediate_size=self.intermediate_size,
-            max_position_embeddings=self.max_position_embeddings, type_vocab_size=max(1, self.type_vocab_size),
-            embedding_size=self.embedding_size,
-        )
 
 
 @dataclass(frozen=True)
@@ -130,26 +80,6 @@ class XLNetSize:
         return self.d_model // self.n_head
 
 
-def encoder_parameter_breakdown(size: EncoderSize) -> dict[str, int]:
-    """Parameters by part: BERT's breakdown of the same widths, then the family's changes
-    (no segment table, E x H projection rule, shared layers stored once, no pooler)."""
-    if not isinstance(size, EncoderSize):
-        raise ValueError(f"size must be an EncoderSize, got {type(size).__name__}")
-    parts = parameter_breakdown(size.bert_config())
-    E, H, L = size.d_embed, size.hidden_size, size.num_hidden_layers
-    parts["token_type_embeddings"] = size.type_vocab_size * E
-    if E == H and size.projection_when_equal:
-        parts["embedding_projection"] = E * H + H
-    layer = parts["layers"] // L
-    attention = 4 * (H * H + H) + 2 * H  # W^Q, W^K, W^V, W^O and the LayerNorm after them
-    ffn = layer - attention  # two dense layers and their LayerNorm
-    stored = {"none": L * layer, "all": layer, "attention": attention + L * ffn, "ffn": L * attention + ffn}
-    parts["layers"] = stored[size.sharing]
-    if not size.pooler:
-        parts["pooler"] = 0
-    return parts
-
-
 def xlnet_parameter_breakdown(size: XLNetSize) -> dict[str, int]:
     """Parameters of transformers' ``XLNetModel`` by part (no LM head; its weight is tied).
 
@@ -169,14 +99,20 @@ def xlnet_parameter_breakdown(size: XLNetSize) -> dict[str, int]:
     }
 
 
-def count_family(size: EncoderSize | XLNetSize, *, pooler: bool | None = None) -> int:
-    """Exact parameter count from a published shape (``pooler`` overrides the shape's own)."""
-    if isinstance(size, XLNetSize):
-        return sum(xlnet_parameter_breakdown(size).values())
+def count_family(config: BertConfig | XLNetSize, *, pooler: bool | None = None) -> int:
+    """Exact parameter count of a published configuration: a coursekit BERT-family config
+    (:mod:`coursekit.bert.variants`) through :func:`coursekit.bert.sizes.parameter_breakdown`,
+    or an :class:`XLNetSize`. ``pooler=False`` leaves the pooler out (None: as the model has it)."""
+    if isinstance(config, XLNetSize):
+        return sum(xlnet_parameter_breakdown(config).values())
+    if not isinstance(config, BertConfig):
+        raise ValueError(f"config must be a coursekit BertConfig (or variant) or an XLNetSize, got {type(config).__name__}")
+    parts = parameter_breakdown(config)
     if pooler is not None:
         check_bool("pooler", pooler)
-        size = replace(size, pooler=pooler)
-    return sum(encoder_parameter_breakdown(size).values())
+        if not pooler:
+            parts["pooler"] = 0
+    return sum(parts.values())
 
 
 @dataclass(frozen=True)
@@ -187,24 +123,26 @@ class Published:
 
     name: str
     family: str
-    size: EncoderSize | XLNetSize
+    size: BertConfig | XLNetSize
     published: int | None
     source: str
     date: tuple[int, int]
     changed: str = field(default="")
 
 
-def _bert(L: int, H: int, **kw) -> EncoderSize:
-    return EncoderSize(vocab_size=kw.pop("vocab_size", 30522), hidden_size=H, num_hidden_layers=L,
-                       num_attention_heads=H // 64, intermediate_size=4 * H, **kw)
+def _bert(L: int, H: int, **kw) -> BertConfig:
+    return bert_base(hidden_size=H, num_hidden_layers=L, num_attention_heads=H // 64, intermediate_size=4 * H, **kw)
 
 
-def _roberta(L: int, H: int) -> EncoderSize:
-    return _bert(L, H, vocab_size=50265, max_position_embeddings=514, type_vocab_size=1)
+def _roberta(L: int, H: int) -> BertConfig:
+    return roberta_base(hidden_size=H, num_hidden_layers=L, num_attention_heads=H // 64, intermediate_size=4 * H)
 
 
-def _albert(L: int, H: int, E: int = 128, sharing: str = "all") -> EncoderSize:
-    return _bert(L, H, vocab_size=30000, embedding_size=E, sharing=sharing)
+def _albert(L: int, H: int, E: int = 128, shared: bool = True) -> AlbertConfig:
+    """ALBERT with L layers of width H and embedding E; ``shared``: one group for all layers
+    (ALBERT), else one per layer (not shared)."""
+    return albert_base(hidden_size=H, num_hidden_layers=L, num_attention_heads=H // 64, intermediate_size=4 * H,
+                       embedding_size=E, num_hidden_groups=1 if shared else L)
 
 
 _BERT_WHAT = "bidirectional encoder: masked LM (15%, 80/10/10) + next-sentence prediction"
@@ -234,15 +172,15 @@ FAMILY_SIZES: dict[str, Published] = {p.name: p for p in (
               _ALBERT_WHAT),
     Published("ALBERT-xxlarge", "ALBERT", _albert(12, 4096), 235_000_000, "Lan et al. 2020, Table 1", (2019, 9),
               _ALBERT_WHAT + "; H=4096, 64 heads, 12 layers"),
-    Published("ALBERT-base, not shared", "ALBERT", _albert(12, 768, sharing="none"), 89_000_000,
+    Published("ALBERT-base, not shared", "ALBERT", _albert(12, 768, shared=False), 89_000_000,
               "Lan et al. 2020, Table 3", (2019, 9), "factorised embedding E=128 alone"),
-    Published("ALBERT-large, not shared", "ALBERT", _albert(24, 1024, sharing="none"), None,
+    Published("ALBERT-large, not shared", "ALBERT", _albert(24, 1024, shared=False), None,
               "no figure in the paper", (2019, 9), "factorised embedding E=128 alone"),
-    Published("ALBERT-xlarge, not shared", "ALBERT", _albert(24, 2048, sharing="none"), None,
+    Published("ALBERT-xlarge, not shared", "ALBERT", _albert(24, 2048, shared=False), None,
               "no figure in the paper", (2019, 9), "factorised embedding E=128 alone"),
-    Published("ALBERT-xxlarge, not shared", "ALBERT", _albert(12, 4096, sharing="none"), None,
+    Published("ALBERT-xxlarge, not shared", "ALBERT", _albert(12, 4096, shared=False), None,
               "no figure in the paper", (2019, 9), "factorised embedding E=128 alone"),
-    Published("DistilBERT", "DistilBERT", _bert(6, 768, type_vocab_size=0, pooler=False), 66_000_000,
+    Published("DistilBERT", "DistilBERT", distilbert_base(), 66_000_000,
               "Sanh et al. 2019, Table 3", (2019, 10), _DISTIL_WHAT),
 )}
 
@@ -284,14 +222,17 @@ def explain(counted: int, published: int | None, *, without_pooler: int | None =
             f"differs by {diff / 1e6:+.1f}M ({diff / published:+.1%}) at {at}: unexplained")
 
 
-def _row(name: str, family: str, size: EncoderSize | XLNetSize, published: int | None, source: str) -> dict:
+def _row(name: str, family: str, size: BertConfig | XLNetSize, published: int | None, source: str) -> dict:
     counted = count_family(size)
-    no_pool = None if isinstance(size, XLNetSize) or not size.pooler else count_family(size, pooler=False)
-    if isinstance(size, XLNetSize):
-        shape = dict(L=size.n_layer, H=size.d_model, A=size.n_head, E=size.d_model, V=size.vocab_size, sharing="none")
+    xlnet = isinstance(size, XLNetSize)
+    no_pool = None if xlnet or not size.has_pooler else count_family(size, pooler=False)
+    if xlnet:
+        shape = dict(L=size.n_layer, H=size.d_model, A=size.n_head, E=size.d_model, V=size.vocab_size, shared="no")
     else:
+        groups = getattr(size, "num_hidden_groups", size.num_hidden_layers)
         shape = dict(L=size.num_hidden_layers, H=size.hidden_size, A=size.num_attention_heads, E=size.d_embed,
-                     V=size.vocab_size, sharing=size.sharing)
+                     V=size.vocab_size,
+                     shared="all layers" if groups == 1 else "no" if groups == size.num_hidden_layers else f"{groups} groups")
     return {
         "model": name, "family": family, **shape, "counted": counted, "without_pooler": no_pool,
         "counted_M": round(counted / 1e6, 1), "published": published,
@@ -309,10 +250,10 @@ def family_table() -> list[dict]:
 
 def albert_table3() -> list[dict]:
     """ALBERT's Table 3 recounted: ALBERT-base (L=12, H=768, V=30,000) at each embedding size E,
-    not shared and all-shared, with ALBERT's code's rule (a projection only when E != H)."""
+    not shared and all-shared; as in ALBERT's code, an E x H projection only when E != H."""
     rows = []
     for (setting, E), published in ALBERT_TABLE3.items():
-        size = _albert(12, 768, E=E, sharing="none" if setting == "not-shared" else "all")
+        size = _albert(12, 768, E=E, shared=setting == "all-shared")
         row = _row(f"ALBERT-base {setting}, E={E}", "ALBERT", size, published, "Lan et al. 2020, Table 3")
         rows.append({"setting": setting, **row})
     return rows
