@@ -80,6 +80,20 @@ def test_overview_radio_and_head_selection():
     assert sel["value"] == [{"layer": 2, "head": 0}]
 
 
+def test_overview_can_count_from_one_as_clark_et_al_do():
+    a = attentions()
+    m = measures(a)
+    spec = head_overview(m, a, TOKENS, head=(2, 0), start=1).to_dict()
+    sel = next(p for n, p in params(spec).items() if n.startswith("head_"))
+    assert sel["value"] == [{"layer": 3, "head": 1}]
+    cells = next(d for d in datasets(spec) if d and "measure" in d[0])
+    assert {c["layer"] for c in cells} == {1, 2, 3} and {c["head"] for c in cells} == {1, 2, 3, 4}
+    got = {(c["measure"], c["layer"], c["head"]): c["value"] for c in cells}
+    assert got[("entropy", 1, 1)] == pytest.approx(float(m["entropy"][0, 0]), abs=1e-4)
+    mats = next(d for d in datasets(spec) if d and "w" in d[0])
+    assert {(r["layer"], r["head"]) for r in mats} == {(l, h) for l in (1, 2, 3) for h in (1, 2, 3, 4)}
+
+
 def test_overview_renders_and_fits_a_phone():
     a = attentions()
     image = svg(head_overview(measures(a), a, TOKENS, head=(1, 2)))
@@ -100,6 +114,7 @@ def test_overview_renders_and_fits_a_phone():
         (dict(head=(L, 0)), "head must be"),
         (dict(head=[0, 0]), "head must be"),
         (dict(tokens="abcdef"), "list of tokens"),
+        (dict(start=2), "start must be"),
     ],
 )
 def test_overview_rejects_bad_input(kwargs, match):
@@ -134,6 +149,14 @@ def test_selector_carries_accuracies_and_marks():
     pick = next(p for n, p in params(spec).items() if n.startswith("sentence_"))
     assert pick["value"] == 1 and pick["bind"]["input"] == "select" and pick["bind"]["options"] == [0, 1]
     assert pick["bind"]["labels"][0].startswith("0: the cat sat")
+
+
+def test_selector_leaves_out_a_pick_outside_the_sentence():
+    sentences = [{"words": ["the", "cat", "sat"], "arcs": [
+        {"dep": 0, "head": 1, "relation": "det", "predicted": None, "baseline": 1}]}]
+    spec = relation_selector(TABLE, sentences).to_dict()
+    marks = next(d for d in datasets(spec) if d and "kind" in d[0])
+    assert sorted(m["kind"] for m in marks) == ["baseline", "gold head"]
 
 
 def test_selector_renders_and_fits_a_phone():

@@ -73,6 +73,7 @@ def head_overview(
     average: Any | None = None,
     average_labels: Sequence[str] | None = None,
     head: tuple[int, int] | None = None,
+    start: int = 0,
     title: str | None = None,
     description: str | None = None,
 ) -> alt.VConcatChart:
@@ -89,6 +90,8 @@ def head_overview(
     "self", "+1", "[SEP]"); without it the bars show the head's value of every measure.
     ``head``: the (layer, head) picked at first (default: the head with the largest value
     of the first measure). Clicking (or tapping) a cell picks a head (selection ``head_<k>``).
+    ``start``: the number the labels give the first layer and head: 0 (Python's indices, and
+    ``head``'s) or 1 (Clark et al.'s "layer-head" notation, e.g. head 8-10).
     """
     names, arrays = _measures(measures)
     L, H = arrays[0].shape
@@ -115,19 +118,22 @@ def head_overview(
                                                                   for i in head)
             or not (0 <= head[0] < L and 0 <= head[1] < H)):
         raise ValueError(f"head must be a (layer, head) pair of ints inside ({L}, {H}), got {head!r}")
+    if start not in (0, 1) or isinstance(start, bool):
+        raise ValueError(f"start must be 0 or 1 (the first layer's and head's number), got {start!r}")
+    s0 = start
 
-    cells = [{"measure": n, "layer": l, "head": h, "value": round(float(a[l, h]), 4)}
+    cells = [{"measure": n, "layer": l + s0, "head": h + s0, "value": round(float(a[l, h]), 4)}
              for n, a in zip(names, arrays) for l in range(L) for h in range(H)]
-    bars = [{"layer": l, "head": h, "k": k, "label": labels[k], "value": round(float(avg[l, h, k]), 4)}
+    bars = [{"layer": l + s0, "head": h + s0, "k": k, "label": labels[k], "value": round(float(avg[l, h, k]), 4)}
             for l in range(L) for h in range(H) for k in range(len(labels))]
-    mats = [{"layer": l, "head": h, "w": [round(float(v), 3) for v in ex[l, h].reshape(-1)]}
+    mats = [{"layer": l + s0, "head": h + s0, "w": [round(float(v), 3) for v in ex[l, h].reshape(-1)]}
             for l in range(L) for h in range(H)]
 
     pick = alt.param(name=_fresh("measure"), value=names[0], bind=alt.binding_radio(options=names, name="colour by: "))
     sel = alt.selection_point(name=_fresh("head"), fields=["layer", "head"], on="click", clear=False,
-                              value=[{"layer": head[0], "head": head[1]}])
-    chosen_l = f"({sel.name}.layer ? {sel.name}.layer[0] : {head[0]})"
-    chosen_h = f"({sel.name}.head ? {sel.name}.head[0] : {head[1]})"
+                              value=[{"layer": head[0] + s0, "head": head[1] + s0}])
+    chosen_l = f"({sel.name}.layer ? {sel.name}.layer[0] : {head[0] + s0})"
+    chosen_h = f"({sel.name}.head ? {sel.name}.head[0] : {head[1] + s0})"
     cell = GRID_PX / H
     grid = (
         alt.Chart(alt.Data(values=cells))
@@ -188,9 +194,10 @@ def head_overview(
     )
     top = {n: tuple(int(i) for i in np.unravel_index(int(np.argmax(a)), (L, H))) for n, a in zip(names, arrays)}
     text = description or (
-        f"Interactive grid of the {L} x {H} attention heads (layers down, heads across), coloured by a measure "
+        f"Interactive grid of the {L} x {H} attention heads (layers down, heads across, counted from {s0}), "
+        f"coloured by a measure "
         f"chosen with radio buttons: {', '.join(names)}. The largest value of each: "
-        + "; ".join(f"{n} at layer {l}, head {h}" for n, (l, h) in top.items())
+        + "; ".join(f"{n} at layer {l + s0}, head {h + s0}" for n, (l, h) in top.items())
         + f". Clicking a head shows its average pattern as bars and its attention matrix on the example "
         f"sentence of {T} tokens."
     )
@@ -222,12 +229,15 @@ def _selector_rows(table: object, sentences: object) -> tuple[list[dict], list[l
             _require_keys(arc, where, ("dep", "head", "relation", "predicted", "baseline"))
             if str(arc["relation"]) not in known:
                 raise ValueError(f"{where} has relation {arc['relation']!r}, which table does not list ({sorted(known)})")
-            pos = {k: int(_number(arc[k], f"{where}[{k!r}]")) for k in ("dep", "head", "predicted", "baseline")}
+            pos = {k: None if arc[k] is None and k in ("predicted", "baseline") else int(_number(arc[k], f"{where}[{k!r}]"))
+                   for k in ("dep", "head", "predicted", "baseline")}
             for k, v in pos.items():
-                if not 0 <= v < n:
+                if v is not None and not 0 <= v < n:
                     raise ValueError(f"{where}[{k!r}] must be a word position in [0, {n}), got {v}")
             row = f"{ws[pos['dep']]} ({arc['relation']})"
             for kind, key in (("gold head", "head"), ("best head", "predicted"), ("baseline", "baseline")):
+                if pos[key] is None:  # e.g. an offset that points outside the sentence: no pick to draw
+                    continue
                 marks.append({"s": s, "row": row, "order": pos["dep"], "kind": kind, "pos": pos[key],
                               "word": ws[pos[key]], "right": pos[key] == pos["head"]})
     return relations, words, marks
@@ -248,7 +258,8 @@ def relation_selector(
     (both scored on the held-out half). ``sentences``: dicts with ``words`` and ``arcs``,
     each arc a dict with ``dep``, ``head`` (the gold head), ``relation``, ``predicted`` (what
     the relation's best head predicts) and ``baseline`` (what its offset predicts), all word
-    positions. The top panel is a grouped bar chart; below it a menu (parameter
+    positions (``predicted`` or ``baseline`` may be None: an offset that points outside the
+    sentence picks no word). The top panel is a grouped bar chart; below it a menu (parameter
     ``sentence_<k>``) picks a sentence, whose dependents are rows and whose words are
     columns: a square marks the gold head, a circle the best head's pick, a cross the
     baseline's.
