@@ -174,6 +174,11 @@ def test_offset_baseline_is_exact_on_constant_offset_sentences():
     assert row.offset == 1 and row.baseline == 1.0
     assert (row.layer, row.head, row.direction, row.accuracy) == (0, 0, "dep->head", 1.0)
     assert offset_accuracy(torch.tensor([1, 1, 2]), 1) == pytest.approx(2 / 3)
+    from coursekit.heads import head_predictions
+    assert head_predictions(sents[0], 0, 0) == [1, 2, 3, 3]  # next word; the last word has none: itself
+    assert head_predictions(sents[0], 0, 1) == [0, 0, 1, 2]
+    with pytest.raises(ValueError, match="head must be"):
+        head_predictions(sents[0], 0, 2)
 
 
 def test_split_halves_are_disjoint_and_cover():

@@ -28,7 +28,7 @@ from .limits import (KINDS, GradientRun, attention_flow, attention_gradients, at
 from .parses import GRAMMAR_RELATIONS, ROOT, Parse, grammar_parses, silver_info, silver_parses
 from .patterns import PATTERNS, HeadPatterns, head_patterns, key_kinds
 from .source import AnalysisModel, analysis_model
-from .syntax import (CLARK_TABLE1, DIRECTIONS, SPACY_TO_STANFORD, compare_with_clark, ArcTable, RelationResult, arc_table, offset_accuracy, split_halves,
+from .syntax import (CLARK_TABLE1, DIRECTIONS, SPACY_TO_STANFORD, compare_with_clark, head_predictions, ArcTable, RelationResult, arc_table, offset_accuracy, split_halves,
                      syntax_heads)
 from .words import EncodedSentence, SentenceAttention, encode_words, sentence_attentions, word_attention
 
@@ -37,7 +37,7 @@ __all__ = [
     "EncodedSentence", "encode_words", "word_attention", "SentenceAttention", "sentence_attentions",
     "PATTERNS", "HeadPatterns", "key_kinds", "head_patterns",
     "DIRECTIONS", "ArcTable", "arc_table", "split_halves", "offset_accuracy", "RelationResult", "syntax_heads",
-    "CLARK_TABLE1", "SPACY_TO_STANFORD", "compare_with_clark",
+    "CLARK_TABLE1", "SPACY_TO_STANFORD", "compare_with_clark", "head_predictions",
     "KINDS", "GradientRun", "masked_batch", "mlm_objective", "sentence_objective", "attention_gradients",
     "importance_by_kind", "attention_rollout", "attention_flow",
     "AnalysisModel", "analysis_model",

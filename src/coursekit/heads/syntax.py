@@ -10,8 +10,10 @@ baseline that always predicts the word at one fixed offset (e.g. +1, the next wo
 [CLS] are ignored (Sec. 4.1). No single head does well on all relations together, but some heads
 track one relation far better than the baseline (Table 1). Htut,
 Phang, Bordia & Bowman (2019), *Do Attention Heads in BERT Track Syntactic Dependencies?*,
-https://arxiv.org/abs/1911.12246, repeat this against Universal Dependencies and find
-specialist heads for some relations and no generalist head.
+https://arxiv.org/abs/1911.12246, repeat this with Universal Dependencies (the English PUD
+treebank) against the most common offset of each relation, and conclude that these models have
+"some specialist attention heads that track individual dependency types, but no generalist head
+that performs holistic parsing significantly better than a trivial baseline" (abstract).
 
 Here, unlike a best-of-all-heads table, the head (layer, head, direction) and the baseline's
 offset are chosen on one half of the sentences (``select``) and scored on the other half
@@ -45,6 +47,7 @@ __all__ = [
     "CLARK_TABLE1",
     "SPACY_TO_STANFORD",
     "compare_with_clark",
+    "head_predictions",
 ]
 
 SPACY_TO_STANFORD = {"compound": "nn"}  # the one label among Table 1's that spaCy names differently
@@ -93,6 +96,16 @@ def arc_table(sentences: Sequence[SentenceAttention], *, include: Sequence[str] 
     if not correct:
         raise ValueError("sentences have no arc of the relations asked for")
     return ArcTable(torch.tensor(sent), tuple(rels), torch.cat(offs), torch.cat(correct))
+
+
+def head_predictions(sentence: SentenceAttention, layer: int, head: int) -> list[int]:
+    """For each word of ``sentence`` (0-based, [CLS]/[SEP] excluded), the word that head
+    (``layer``, ``head``, both from 0) attends to most: its dep->head prediction of the word's
+    head (compare with ``sentence.parse.heads``; the fixed-offset baseline predicts word + k)."""
+    L, A = sentence.words.shape[:2]
+    check_int("layer", layer, min=0, max=L - 1)
+    check_int("head", head, min=0, max=A - 1)
+    return _words_only(sentence.words)[layer, head].argmax(-1).tolist()
 
 
 def split_halves(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
