@@ -11,8 +11,8 @@ Two data sets:
   universal part-of-speech tag (Petrov, Das & McDonald, 2012, "A Universal Part-of-Speech
   Tagset", LREC). It is a compact grammar of its own: the translation grammar of Chapters
   2 and 5 (:mod:`coursekit.translation`) has one ambiguous word ("bat").
-- **Real English** (:func:`duck_sentences`): 36 hand-written sentences with "duck", 12 per
-  sense, written for this course.
+- **Natural English** (:func:`duck_sentences`): 36 hand-written sentences with "duck", 12 per
+  sense, written for this course rather than sampled from a corpus.
 
 Probes (Peters et al., 2018, https://arxiv.org/abs/1802.05365, Sec. 5.3, Tables 5 and 6:
 the biLM's first layer is better for part of speech, the second for word sense):
@@ -21,7 +21,9 @@ the biLM's first layer is better for part of speech, the second for word sense):
   class mean (cosine), the paper's 1-nearest-neighbour sense disambiguation made cheaper.
 - :func:`probe_layers`: a linear probe (multinomial logistic regression, full-batch Adam
   from zero weights, no randomness but the split) per layer, and optionally one on the scalar mix of all layers
-  (:class:`coursekit.elmo.ScalarMix`), whose learned weights say which layers the task reads.
+  (:class:`coursekit.elmo.ScalarMix`). Its learned weights come from one small joint fit
+  over standardised layers: a description of that fit, not an independent test of which
+  layer holds the information.
 
 Legend: N examples (tokens), D feature width, L+1 layers, C classes.
 """
@@ -261,8 +263,8 @@ _DUCK = {
 
 
 def duck_sentences() -> tuple[SenseSentence, ...]:
-    """36 real English sentences with "duck", 12 per sense (bird, dodge, food), written for
-    this course; tokenized with :func:`coursekit.wordvectors.tokenize` (so "Don't" would be
+    """36 hand-written English sentences with "duck", 12 per sense (bird, dodge, food), written
+    for this course, not sampled from a corpus; tokenized with :func:`coursekit.wordvectors.tokenize` (so "Don't" would be
     three tokens); ``tags`` is None."""
     out = []
     for sense, texts in _DUCK.items():
