@@ -9,7 +9,7 @@ Pretraining for Language Understanding*, NeurIPS, https://arxiv.org/abs/1906.082
 - Sec. 2.3, two-stream self-attention: the content stream h_{z_t} sees x_{z_<=t} (itself
   included), as a standard Transformer state; the query stream g_{z_t} sees x_{z_<t} and
   the position z_t but not x_{z_t}, the token it must predict. g starts from one trainable
-  vector w, h from the token embedding; both streams use the same weights (Eq. 5 and 6).
+  vector w, h from the token embedding; both streams use the same weights (the two-stream update of Sec. 2.3).
 - Sec. 2.3, partial prediction: only the last tokens of an order (the targets) are predicted;
   the others are context. In the released code (and transformers'
   ``DataCollatorForPermutationLanguageModeling``) the context tokens are visible to every
@@ -164,7 +164,7 @@ class TwoStreamOutput:
 
 
 class TwoStreamAttention(nn.Module):
-    """One layer of XLNet's two-stream self-attention (Sec. 2.3, Eq. 5 and 6), shared weights.
+    """One layer of XLNet's two-stream self-attention (Sec. 2.3), shared weights.
 
     h^(0)_i = e(x_i) + p_i,  g^(0)_i = w + p_i  (w trainable: the query stream's start);
     h^(1) = h^(0) + Attn(Q = h^(0), KV = h^(0), content mask);
