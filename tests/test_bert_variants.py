@@ -173,6 +173,24 @@ def test_albert_shared_layers_get_one_gradient_sum():
     assert w is model.encoder.layers[2].ffn.up.weight and w.grad is not None
 
 
+def test_albert_shared_gradients_equal_transformers():
+    from coursekit.bert.variants import albert_hf_names
+
+    torch.manual_seed(0)
+    model = AlbertModel(CONFIGS["albert_groups"])
+    hf = to_hf_variant(model).train()
+    ids, mask, types = batch(model.config)
+    w = torch.randn(ids.shape + (model.config.hidden_size,), generator=torch.Generator().manual_seed(2))
+    (model(ids, token_type_ids=types, key_padding_mask=mask).hidden * w).sum().backward()  # a loss that is not a LayerNorm invariant
+    (hf(ids, attention_mask=mask.long(), token_type_ids=types).last_hidden_state * w).sum().backward()
+    theirs = dict(hf.named_parameters())
+    shared = model.encoder.layers[0].self_attn.q_proj.weight
+    assert shared is model.encoder.layers[1].self_attn.q_proj.weight and float(shared.grad.abs().max()) > 1e-3
+    for name, ours in albert_hf_names(model).items():
+        if not name.startswith("pooler"):  # unused by this loss: no gradient on either side
+            torch.testing.assert_close(ours.grad, theirs[name].grad, atol=1e-5, rtol=1e-4)
+
+
 def test_albert_without_whole_layer_sharing_is_refused_by_transformers_conversion():
     model = AlbertModel(dataclasses.replace(CONFIGS["albert"], share="ffn"))
     with pytest.raises(ValueError, match="share must be 'all'"):
