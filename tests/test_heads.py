@@ -143,6 +143,7 @@ def test_head_patterns_on_known_maps():
     torch.testing.assert_close(h.punct[0], torch.tensor([1 / T, 0.0, 1 / T]))
     torch.testing.assert_close(h.prev[0], torch.tensor([(T - 1) / T ** 2, 0.0, (T - 1) / T]))
     torch.testing.assert_close(h.entropy[0], torch.tensor([math.log(T), 0.0, 0.0]))
+    torch.testing.assert_close(h.cls_entropy[0], torch.tensor([math.log(T), 0.0, 0.0]))
     assert h.queries == T and len(h.records()) == 3
 
 

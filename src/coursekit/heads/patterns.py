@@ -6,7 +6,9 @@ next token (Sec. 3.1), heads that put most of their attention on ``[SEP]``, ``[C
 periods and commas (Sec. 3.2), and broad heads whose attention has high entropy (Sec. 3.3).
 Each measure here is the average, over every query token of every sentence (pooled), of the
 attention mass a head puts on that kind of key; ``entropy`` is the average entropy (nats) of a
-query's attention distribution (0 = all on one token, log T = uniform).
+query's attention distribution (0 = all on one token, log T = uniform), and ``cls_entropy`` the
+same for the ``[CLS]`` query alone (Clark et al.'s Fig. 4, bottom: in the last layer [CLS]
+attends broadly).
 
 Legend: L layers, A heads, T tokens, N sentences.
 """
@@ -30,8 +32,9 @@ PATTERNS = ("cls", "sep", "punct", "prev", "next", "self", "entropy")
 class HeadPatterns:
     """Per layer and head (each a (L, A) tensor): average attention to ``cls``, ``sep``,
     ``punct`` (tokens that are punctuation: periods, commas, ...), the previous token
-    (``prev``), the next token (``next``), itself (``self``), and the average ``entropy`` (nats) of
-    the attention distributions; ``queries``, how many query tokens were averaged."""
+    (``prev``), the next token (``next``), itself (``self``), the average ``entropy`` (nats) of
+    the attention distributions and ``cls_entropy``, that of [CLS]'s own attention (averaged over
+    sentences); ``queries``, how many query tokens were averaged."""
 
     cls: torch.Tensor
     sep: torch.Tensor
@@ -40,6 +43,7 @@ class HeadPatterns:
     next: torch.Tensor
     self: torch.Tensor
     entropy: torch.Tensor
+    cls_entropy: torch.Tensor
     queries: int
 
     def records(self) -> list[dict]:
@@ -65,7 +69,9 @@ def _pattern_sums(att: torch.Tensor, tokens: Sequence[str]) -> dict[str, torch.T
     out["prev"] = att.diagonal(-1, -2, -1).sum(-1)  # query i -> key i - 1
     out["next"] = att.diagonal(1, -2, -1).sum(-1)  # query i -> key i + 1
     out["self"] = att.diagonal(0, -2, -1).sum(-1)
-    out["entropy"] = -(att * att.clamp_min(1e-12).log()).sum(-1).sum(-1)
+    h = -(att * att.clamp_min(1e-12).log()).sum(-1)  # (L, A, T): each query's entropy
+    out["entropy"] = h.sum(-1)
+    out["cls_entropy"] = h[..., 0]
     return out
 
 
@@ -79,4 +85,5 @@ def head_patterns(sentences: Sequence[SentenceAttention]) -> HeadPatterns:
         sums = _pattern_sums(s.tokens, s.encoded.tokens)
         total = sums if total is None else {k: total[k] + v for k, v in sums.items()}
         queries += s.tokens.shape[-1]
-    return HeadPatterns(**{k: total[k] / queries for k in PATTERNS}, queries=queries)
+    return HeadPatterns(**{k: total[k] / queries for k in PATTERNS}, cls_entropy=total["cls_entropy"] / len(sentences),
+                        queries=queries)
