@@ -10,7 +10,7 @@ import torch
 
 from coursekit.bert import bert_base, bert_large, count_parameters
 from coursekit.bert.family_sizes import (
-    ALBERT_TABLE3, FAMILY_SIZES, XLNetSize, albert_table3, count_family, explain, family_table, significant_figures,
+    ALBERT_TABLE3, ALBERT_TABLE4, FAMILY_SIZES, XLNetSize, albert_table3, albert_table4, count_family, explain, family_table, significant_figures,
     xlnet_parameter_breakdown,
 )
 from coursekit.bert.variants import AlbertConfig, albert_base
@@ -70,6 +70,17 @@ def test_albert_table3_every_figure_rounds_with_or_without_the_pooler():
     shared = [r for r in rows if r["setting"] == "all-shared"]
     assert all("only without" not in r["note"] for r in shared)
     assert [r["counted"] for r in rows if r["E"] == 768 and r["setting"] == "not-shared"] == [109_081_344]
+
+
+def test_albert_table4_sharing_strategies():
+    rows = albert_table4()
+    assert [(r["share"], r["E"]) for r in rows] == list(ALBERT_TABLE4)
+    by = {(r["share"], r["E"]): r for r in rows}
+    assert all(r["note"].startswith("rounds to the paper's") for r in rows)
+    # sharing only the attention stores 11 fewer attention sublayers than not sharing at all
+    H = 768
+    assert by["none", 768]["counted"] - by["attention", 768]["counted"] == 11 * (4 * (H * H + H) + 2 * H)
+    assert by["all", 128]["counted"] == count_family(FAMILY_SIZES["ALBERT-base"].size)
 
 
 def test_significant_figures_and_explain():

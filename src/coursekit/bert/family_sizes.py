@@ -15,7 +15,9 @@ config (:func:`coursekit.bert.bert_base`, :mod:`coursekit.bert.variants`' ``robe
 - Lan et al. (2020), *ALBERT*, https://arxiv.org/abs/1909.11942, Table 1 (BERT base 108M,
   large 334M; ALBERT base 12M, large 18M, xlarge 60M, xxlarge 235M, all with E=128 and all
   layers shared) and Table 3 (ALBERT-base with E = 64/128/256/768, not shared: 87M/89M/93M/108M,
-  all-shared: 10M/12M/16M/31M). V=30,000 throughout (Sec. 4.1). ALBERT's own code adds the
+  all-shared: 10M/12M/16M/31M) and Table 4 (ALBERT-base with E=768 and E=128, sharing all,
+  the attention sublayers only, the FFN sublayers only, or nothing: 31M/83M/57M/108M and
+  12M/64M/38M/89M). V=30,000 throughout (Sec. 4.1). ALBERT's own code adds the
   E x H projection only when E != H.
 - Sanh et al. (2019), *DistilBERT*, https://arxiv.org/abs/1910.01108, Table 3: 66M; BERT-base
   with 6 layers, no token-type embeddings and no pooler (Sec. 3).
@@ -52,10 +54,12 @@ __all__ = [
     "Published",
     "FAMILY_SIZES",
     "ALBERT_TABLE3",
+    "ALBERT_TABLE4",
     "significant_figures",
     "explain",
     "family_table",
     "albert_table3",
+    "albert_table4",
 ]
 
 
@@ -193,6 +197,14 @@ ALBERT_TABLE3: dict[tuple[str, int], int] = {
 }
 
 
+# ALBERT Table 4: ALBERT-base (L=12, H=768) with embedding size E and a cross-layer sharing strategy
+# (coursekit.bert.variants.AlbertConfig's share; "none" = one group per layer).
+ALBERT_TABLE4: dict[tuple[str, int], int] = {
+    ("all", 768): 31_000_000, ("attention", 768): 83_000_000, ("ffn", 768): 57_000_000, ("none", 768): 108_000_000,
+    ("all", 128): 12_000_000, ("attention", 128): 64_000_000, ("ffn", 128): 38_000_000, ("none", 128): 89_000_000,
+}
+
+
 def significant_figures(n: int) -> int:
     """How many significant figures a published figure has, trailing zeros not counted
     (110,000,000 -> 2; 60,000,000 -> 1; 235,000,000 -> 3)."""
@@ -256,4 +268,18 @@ def albert_table3() -> list[dict]:
         size = _albert(12, 768, E=E, shared=setting == "all-shared")
         row = _row(f"ALBERT-base {setting}, E={E}", "ALBERT", size, published, "Lan et al. 2020, Table 3")
         rows.append({"setting": setting, **row})
+    return rows
+
+
+def albert_table4() -> list[dict]:
+    """ALBERT's Table 4 recounted: ALBERT-base at E=768 and E=128 with each sharing strategy
+    (all, attention only, FFN only, none), ``share`` giving it; keys as :func:`family_table`."""
+    rows = []
+    for (share, E), published in ALBERT_TABLE4.items():
+        if share == "none":
+            size = _albert(12, 768, E=E, shared=False)
+        else:
+            size = albert_base(embedding_size=E, share=share)
+        row = _row(f"ALBERT-base E={E}, shared {share}", "ALBERT", size, published, "Lan et al. 2020, Table 4")
+        rows.append({"share": share, **row})
     return rows
