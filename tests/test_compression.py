@@ -13,6 +13,8 @@ from coursekit.compression import (DISTILBERT_WEIGHTS, HeadGates, LowRankLinear,
                                    pruned_head_parameters, quantize_weights, share_all_layers, sparsity,
                                    student_from_teacher, svd_linear)
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: one thread is fastest on a busy machine
+
 CFG = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=4, intermediate_size=32,
                  max_position_embeddings=16, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 

@@ -45,21 +45,24 @@ class TinyTask:
     seconds: float
 
 
-def finetuned_task(run: PretrainRun, *, n_labels: int = 720, steps: int = 120, lr: float = 5e-4,
-                   batch_size: int = 32, max_length: int = 32, seed: int = 0) -> TinyTask:
+def finetuned_task(run: PretrainRun, *, n_labels: int = 720, steps: int = 300, lr: float = 1e-3,
+                   batch_size: int = 32, max_length: int = 32, n_test: int | None = None, seed: int = 0) -> TinyTask:
     """Fine-tune ``run``'s encoder on chapter 9's word-order task
     (:func:`coursekit.bert.experiments.word_order_data`: the grammar's training sentences, the first
-    ``n_labels`` examples; test on its held-out sentences) as
+    ``n_labels`` examples; test on its held-out sentences, the first ``n_test`` examples or all) as
     :func:`~coursekit.bert.experiments.finetune_vs_scratch` does, and keep the model."""
     if not isinstance(run, PretrainRun):
         raise ValueError(f"run must be a PretrainRun, got {type(run).__name__}")
     check_positive("n_labels", n_labels)
+    if n_test is not None:
+        check_positive("n_test", n_test)
     t0 = time.perf_counter()
     tok = run.tokenizer
     texts, y = word_order_data(tok, grammar_sentences("train"), seed=seed)
     test_texts, test_y = word_order_data(tok, grammar_sentences("test"), seed=seed + 1)
     ids, real = _encode(tok, texts[:n_labels], max_length)
     train = (ids, real, y[:n_labels])
+    test_texts, test_y = test_texts[:n_test], test_y[:n_test]
     test = (*_encode(tok, test_texts, max_length), test_y)
     clf = classifier_from(run, run.model.config, num_labels=2, seed=seed)
     _train_classifier(clf, *train, steps=steps, lr=lr, batch_size=batch_size, seed=seed)
@@ -68,10 +71,11 @@ def finetuned_task(run: PretrainRun, *, n_labels: int = 720, steps: int = 120, l
 
 @lru_cache(maxsize=2)
 def tiny_task(*, layers: int = 2, hidden: int = 64, heads: int = 4, pretrain_steps: int = 800, batch_size: int = 32,
-              lr: float = 2e-3, finetune_steps: int = 120, n_labels: int = 720, seed: int = 0) -> TinyTask:
+              lr: float = 2e-3, finetune_steps: int = 300, finetune_lr: float = 1e-3, n_labels: int = 720,
+              seed: int = 0) -> TinyTask:
     """Pretrain chapter 9's tiny BERT (:func:`~coursekit.bert.experiments.pretrain_tiny_bert` with
     :func:`~coursekit.bert.experiments.tiny_config`: ``layers``, ``hidden`` width, ``heads``, FFN
-    4 * hidden) and fine-tune it (:func:`finetuned_task`); cached, so a process pretrains once
+    4 * hidden) and fine-tune it (:func:`finetuned_task`, ``finetune_steps`` at ``finetune_lr``); cached, so a process pretrains once
     for the same arguments (the same object is returned)."""
     t0 = time.perf_counter()
     wp = corpus_wordpiece()
@@ -79,7 +83,7 @@ def tiny_task(*, layers: int = 2, hidden: int = 64, heads: int = 4, pretrain_ste
                       intermediate_size=4 * hidden)
     run = pretrain_tiny_bert(cfg, tokenizer=wp, steps=pretrain_steps, batch_size=batch_size, lr=lr,
                              eval_every=pretrain_steps, seed=seed, progress=False)
-    task = finetuned_task(run, n_labels=n_labels, steps=finetune_steps, seed=seed)
+    task = finetuned_task(run, n_labels=n_labels, steps=finetune_steps, lr=finetune_lr, seed=seed)
     return TinyTask(task.model, task.train, task.test, run, task.accuracy, time.perf_counter() - t0)
 
 
