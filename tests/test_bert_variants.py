@@ -105,7 +105,7 @@ def test_albert_pretraining_heads_equal_transformers_mlm_and_sop():
         theirs = hf(ids, attention_mask=mask.long(), token_type_ids=types)
     torch.testing.assert_close(ours.mlm_logits, theirs.prediction_logits, **TOL)
     torch.testing.assert_close(ours.nsp_logits, theirs.sop_logits, **TOL)
-    assert model.sop is model.nsp
+    assert model.sop is model.nsp and model.sop.dropout.p == hf.sop_classifier.dropout.p == 0.1
     assert type(from_hf_variant(hf)) is AlbertForPreTraining
 
 

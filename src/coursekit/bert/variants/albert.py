@@ -160,15 +160,31 @@ class AlbertModel(BertModel):
         share_layers(self.encoder.layers, config.share, config.num_hidden_groups)
 
 
+class _DropoutLinear(nn.Linear):
+    """Dropout, then the linear layer (its parameters keep nn.Linear's names)."""
+
+    def __init__(self, d_in: int, d_out: int, p: float):
+        super().__init__(d_in, d_out)
+        self.dropout = nn.Dropout(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(self.dropout(x))
+
+
 class AlbertForPreTraining(BertForPreTraining):
     """ALBERT with its pretraining heads: MLM (H -> E, then the tied E x V embedding) and SOP,
-    the ``nsp`` head of BertForPreTraining (also reachable as ``sop``) trained on order labels;
+    the ``nsp`` head of BertForPreTraining (also reachable as ``sop``; with dropout
+    ``classifier_dropout`` on its input, as transformers' AlbertSOPHead) trained on order labels;
     its logits come back in ``nsp_logits``. Encoder in ``bert`` (an :class:`AlbertModel`)."""
 
     model_class = AlbertModel
 
     def __init__(self, config: AlbertConfig = AlbertConfig()):
         super().__init__(_check_albert(config))
+        p = config.hidden_dropout_prob if config.classifier_dropout is None else config.classifier_dropout
+        sop = _DropoutLinear(config.hidden_size, 2, p)  # transformers' AlbertSOPHead drops the pooled state first
+        sop.load_state_dict(self.nsp.state_dict())
+        self.nsp = sop
 
     @property
     def sop(self) -> nn.Linear:
