@@ -15,7 +15,7 @@ Modules: :mod:`.svg` (the builder and the palette), :mod:`.registry` (the
 :data:`DIAGRAMS` registry), and one module per chapter: :mod:`.seq2seq` (1),
 :mod:`.attention` (2), :mod:`.classification` (3), :mod:`.selfattn` (4),
 :mod:`.transformer` (5), :mod:`.gpt` (6), :mod:`.efficient` (7),
-:mod:`.contextual` (8), :mod:`.bert` (9).
+:mod:`.contextual` (8), :mod:`.bert` (9), :mod:`.family` (10).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import attention, bert, bertology, classification, contextual, efficient, gpt, selfattn, seq2seq, transformer  # noqa: F401  (they register)
+from . import attention, bert, bertology, classification, contextual, efficient, family, gpt, selfattn, seq2seq, transformer  # noqa: F401  (they register)
 from .registry import DIAGRAMS, Entry, render
 
 __all__ = ["DIAGRAMS", "Entry", "Diagram", "show_diagram", "diagram_names"]
