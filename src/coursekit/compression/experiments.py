@@ -75,8 +75,8 @@ def tiny_task(*, layers: int = 2, hidden: int = 64, heads: int = 4, pretrain_ste
               seed: int = 0) -> TinyTask:
     """Pretrain chapter 9's tiny BERT (:func:`~coursekit.bert.experiments.pretrain_tiny_bert` with
     :func:`~coursekit.bert.experiments.tiny_config`: ``layers``, ``hidden`` width, ``heads``, FFN
-    4 * hidden) and fine-tune it (:func:`finetuned_task`, ``finetune_steps`` at ``finetune_lr``); cached, so a process pretrains once
-    for the same arguments (the same object is returned)."""
+    4 * hidden) and fine-tune it (:func:`finetuned_task`, ``finetune_steps`` at ``finetune_lr``);
+    cached, so a process pretrains once for the same arguments (the same object is returned)."""
     t0 = time.perf_counter()
     wp = corpus_wordpiece()
     cfg = tiny_config(wp, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
@@ -136,11 +136,11 @@ def compression_results(
     *,
     sparsities: Sequence[float] = (0.3, 0.5, 0.7, 0.9),
     head_shares: Sequence[float] = (0.25, 0.5, 0.75),
-    ranks: Sequence[int] = (4, 8, 16, 32),
+    ranks: Sequence[int] = (1, 2, 4, 8, 16),
     quant_bits: Sequence[int] = (8, 4),
     distill_steps: int = 120,
     seed: int = 0,
-    latency_rounds: int = 5,
+    latency_rounds: int = 11,
     latency_examples: int = 64,
 ) -> list[dict]:
     """Every method on ``task``'s fine-tuned model, one row per point:
