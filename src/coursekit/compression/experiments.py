@@ -72,17 +72,19 @@ def finetuned_task(run: PretrainRun, *, n_labels: int = 720, steps: int = 300, l
 @lru_cache(maxsize=2)
 def tiny_task(*, layers: int = 2, hidden: int = 64, heads: int = 4, pretrain_steps: int = 800, batch_size: int = 32,
               lr: float = 2e-3, finetune_steps: int = 300, finetune_lr: float = 1e-3, n_labels: int = 720,
-              seed: int = 0) -> TinyTask:
+              seed: int = 0, device: str | None = None) -> TinyTask:
     """Pretrain chapter 9's tiny BERT (:func:`~coursekit.bert.experiments.pretrain_tiny_bert` with
     :func:`~coursekit.bert.experiments.tiny_config`: ``layers``, ``hidden`` width, ``heads``, FFN
     4 * hidden) and fine-tune it (:func:`finetuned_task`, ``finetune_steps`` at ``finetune_lr``);
-    cached, so a process pretrains once for the same arguments (the same object is returned)."""
+    cached, so a process pretrains once for the same arguments (the same object is returned).
+    ``device``: where the pretraining runs (default CPU); the fine-tuned classifier and everything
+    measured on it stay on the CPU, whose latency the chapter reports."""
     t0 = time.perf_counter()
     wp = corpus_wordpiece()
     cfg = tiny_config(wp, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
                       intermediate_size=4 * hidden)
     run = pretrain_tiny_bert(cfg, tokenizer=wp, steps=pretrain_steps, batch_size=batch_size, lr=lr,
-                             eval_every=pretrain_steps, seed=seed, progress=False)
+                             eval_every=pretrain_steps, seed=seed, device=device, progress=False)
     task = finetuned_task(run, n_labels=n_labels, steps=finetune_steps, lr=finetune_lr, seed=seed)
     return TinyTask(task.model, task.train, task.test, run, task.accuracy, time.perf_counter() - t0)
 
@@ -95,7 +97,7 @@ def _check_task(task: object) -> TinyTask:
 
 def head_pruning_curve(task: TinyTask, *, random_draws: int = 3, seed: int = 0,
                        importance: torch.Tensor | None = None) -> list[dict]:
-    """Michel et al.'s Fig. 4 at toy scale: for n = 0 .. L*A heads pruned, the test accuracy when the
+    """Michel et al.'s pruning curve (Sec. 4.2) at toy scale: for n = 0 .. L*A heads pruned, the test accuracy when the
     n least important heads (:func:`~.heads.head_importance` on the training examples) are gated
     off, and the mean over ``random_draws`` random choices of n heads. Rows ``{"pruned", "share",
     "order" ("importance" or "random"), "accuracy"}``."""

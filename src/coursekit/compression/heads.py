@@ -4,12 +4,12 @@ least important heads (or random ones) to see how many a fine-tuned model can lo
 Michel, Levy & Neubig (2019), *Are Sixteen Heads Really Better than One?*,
 https://arxiv.org/abs/1905.10650:
 - Sec. 2.1: each head's output is multiplied by a gate xi_h in {0, 1}; xi_h = 0 removes the head.
-- Sec. 4.1, Eq. 2: a head's importance is the expected sensitivity of the loss to its gate,
+- Sec. 4.1: a head's importance is the expected sensitivity of the loss to its gate,
   I_h = E_x |dL(x) / d xi_h|, taken here per example (each example has its own gates, all 1, so one
   backward pass gives every example's gradient) and summed over the data; importance is then
   normalised by its l2 norm within each layer, as the paper does.
-- Sec. 4.2, Fig. 4: heads pruned in order of importance, accuracy against the share pruned: many
-  heads can go before accuracy falls.
+- Sec. 4.2: heads pruned in order of importance, accuracy against the share pruned: many heads
+  can go before accuracy falls.
 
 transformers 5 has no ``prune_heads`` or ``head_mask``, and coursekit's attention has no gate
 argument, so the gates are applied from outside by a forward pre-hook on each layer's

@@ -2,10 +2,10 @@
 from the truncated SVD, stored as two thin factors, U_r sqrt(S_r) (out, r) and sqrt(S_r) V_r^T (r, in).
 
 Eckart & Young (1936), *The approximation of one matrix by another of lower rank*, Psychometrika 1:
-the truncated SVD is the closest rank-r matrix in Frobenius norm. Applied to Transformer weights
-in e.g. Noach & Goldberg (2020), *Compressing Pre-trained Language Models by Matrix
-Decomposition*, AACL, https://aclanthology.org/2020.aacl-main.88/, Sec. 3 (SVD of BERT's matrices,
-here without their distillation afterwards). A rank-r factor pair has r (in + out) numbers instead
+the truncated SVD is the closest rank-r matrix in Frobenius norm. Ben Noach & Goldberg (2020),
+*Compressing Pre-trained Language Models by Matrix Decomposition*, AACL,
+https://aclanthology.org/2020.aacl-main.88/, decompose BERT's matrices into smaller ones and then
+recover with feature distillation; here the decomposition alone, no training after. A rank-r factor pair has r (in + out) numbers instead
 of in * out: smaller only when r < in * out / (in + out).
 
 Legend: D model width, F FFN width, r rank.

@@ -4,8 +4,8 @@ after), over the whole encoder at once (global) or layer by layer.
 Han, Pool, Tran & Dally (2015), *Learning both Weights and Connections for Efficient Neural
 Networks*, https://arxiv.org/abs/1506.02626, Sec. 3: connections whose weight is below a threshold
 are removed. Gordon, Duh & Andrews (2020), *Compressing BERT: Studying the Effects of Weight Pruning
-on Transfer Learning*, https://arxiv.org/abs/2002.08307, Sec. 3: BERT's weights pruned by
-magnitude; at low sparsity (30-40%) the loss is small. Here the pruned weights are the
+on Transfer Learning*, https://arxiv.org/abs/2002.08307: BERT's weights pruned by magnitude; low
+levels of pruning (30-40%) affect neither pretraining loss nor transfer (their abstract). Here the pruned weights are the
 encoder's matrices (attention projections and FFN, not the embeddings), with no recovery training.
 
 Legend: L layers, N weights in a matrix.

@@ -5,7 +5,7 @@ only the stored values are), and torch's dynamic int8 for comparison.
 Jacob et al. (2018), *Quantization and Training of Neural Networks for Efficient
 Integer-Arithmetic-Only Inference*, https://arxiv.org/abs/1712.05877, Sec. 2.1: a real value is
 scale * integer; Zafrir, Boudoukh, Izsak & Wasserblat (2019), *Q8BERT: Quantized 8Bit BERT*,
-https://arxiv.org/abs/1910.06188, Sec. 2: symmetric linear quantisation of BERT's weights,
+https://arxiv.org/abs/1910.06188: symmetric linear quantisation of BERT's weights,
 scale = max|W| / (2^(b-1) - 1), q = clamp(round(W / scale), -(2^(b-1) - 1), 2^(b-1) - 1). Q8BERT
 uses one scale per tensor; here each output channel (row) has its own, which costs 4 bytes a row
 and copes with rows of different ranges. Every rounding error is at most scale / 2.
