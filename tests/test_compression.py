@@ -254,3 +254,24 @@ def test_pareto_front():
     assert [(r["bytes"], r["accuracy"]) for r in front] == [(5, 0.8), (5, 0.8), (10, 0.9)]
     with pytest.raises(ValueError, match="rows"):
         pareto_front([dict(bytes=1)])
+
+
+def test_gates_refuse_shared_layers_and_bad_values():
+    with pytest.raises(ValueError, match="share attention"):
+        HeadGates(share_all_layers(_model()))
+    g = HeadGates(_model())
+    with pytest.raises(ValueError, match=r"values must be a float tensor \(L, A\) = \(2, 4\)"):
+        g.values = torch.ones(2, 3)
+    g.remove()
+
+
+def test_latency_and_accuracy_measure_the_given_models():
+    from coursekit.compression import classify, latency_ms
+    m = _model()
+    ids, real, _ = _batch()
+    ms = latency_ms({"a": m, "b": low_rank(m, 2)}, ids, real, rounds=1)
+    assert set(ms) == {"a", "b"} and all(v > 0 for v in ms.values())
+    pred = classify(m, ids, real)
+    torch.testing.assert_close(pred, m(ids, key_padding_mask=real).logits.argmax(-1))
+    with pytest.raises(ValueError, match="models"):
+        latency_ms({}, ids, real)
