@@ -10,7 +10,7 @@ import re
 import pytest
 import torch
 
-from coursekit.viz.heads import head_overview, relation_selector
+from coursekit.viz.heads import head_box, head_overview, relation_selector
 from test_viz import svg  # rendered with this Altair's Vega-Lite
 from test_viz_schedules import datasets, params, walk
 
@@ -181,3 +181,40 @@ def test_selector_renders_and_fits_a_phone():
 def test_selector_rejects_bad_input(table, sentences, kwargs, match):
     with pytest.raises(ValueError, match=match):
         relation_selector(table, sentences, **kwargs)
+
+
+def read_sentence(text: str):
+    """A sentence's tokens (its words) and a (L, H, T, T) attention where every token attends to
+    the token before it (the first to itself): a head whose answer is known."""
+    tokens = text.split()
+    T = len(tokens)
+    a = torch.zeros(L, H, T, T)
+    a[..., 0, 0] = 1.0
+    a[..., torch.arange(1, T), torch.arange(T - 1)] = 1.0
+    return tokens, a
+
+
+def test_head_box_prints_where_each_token_looks():
+    box = head_box(read_sentence, "the cat sat", layer=2, head=3)
+    text, (layer, head, button), out = box.children[0], box.children[1].children, box.children[2]
+    assert (layer.value, head.value) == (2, 3) and [o[0] for o in layer.options] == ["1", "2", "3"]
+    box.show()
+    printed = "".join(o["text"] for o in out.outputs)
+    assert "layer 3, head 4" in printed and "cat -> the" in printed and "sat -> cat" in printed
+    text.value = "a b c d"
+    button.click()
+    printed = "".join(o["text"] for o in out.outputs)
+    assert "d -> c" in printed and "sat" not in printed
+
+
+@pytest.mark.parametrize(
+    "read, kwargs, match",
+    [
+        ("not a function", {}, "read must be a function"),
+        (lambda t: (t.split(), torch.ones(2, 2, 3)), {}, r"\(L, A, T, T\)"),
+        (read_sentence, {"layer": L}, "layer and head"),
+    ],
+)
+def test_head_box_rejects_bad_input(read, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        head_box(read, "the cat sat", **kwargs)

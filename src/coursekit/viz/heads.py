@@ -8,6 +8,8 @@ work in the static book with no kernel:
   entropy, ... after Clark et al. 2019, Sec. 3); clicking (or tapping) a head shows its
   average pattern (a bar per category, e.g. the share of attention by relative position)
   and its attention matrix on an example sentence.
+- :func:`head_box`: a live control (ipywidgets, needs a running kernel): type a sentence, pick
+  a layer and a head, and read where each token looks.
 - :func:`relation_selector`: for each dependency relation, the best head's accuracy beside
   the best fixed-offset baseline's (a static bar chart), and a sentence menu that shows,
   for each dependent in the chosen sentence, the gold head, the best head's prediction and
@@ -22,7 +24,7 @@ head's average pattern. Layers and heads are counted from 0, as in Python.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import altair as alt
 import numpy as np
@@ -32,6 +34,7 @@ from ._style import (
     HIGHLIGHT,
     MAIN_COLOR,
     PALETTE,
+    PANEL_WIDTH,
     WEIGHT_SCHEME,
     _display,
     _fresh,
@@ -41,7 +44,7 @@ from ._style import (
     _token_axis,
 )
 
-__all__ = ["head_overview", "relation_selector"]
+__all__ = ["head_overview", "relation_selector", "head_box"]
 
 GRID_PX = 300  # the layer x head grid's width: with its axis it fits a 390 px phone
 EXAMPLE_PX = 260  # the example attention matrix's side
@@ -286,7 +289,7 @@ def relation_selector(
             tooltip=[alt.Tooltip("relation:N"), alt.Tooltip("who:N", title="scorer"), alt.Tooltip("detail:N"),
                      alt.Tooltip("acc:Q", format=".1%")],
         )
-        .properties(width=GRID_PX, height=max(60, 26 * len(names)),
+        .properties(width=PANEL_WIDTH, height=max(60, 26 * len(names)),
                     title=_title(title or "Does a head track each relation?",
                                  "Best head (chosen on other sentences) against the best fixed offset.",
                                  anchor="start"))
@@ -316,7 +319,7 @@ def relation_selector(
         )
     )
     sentence_panel = alt.layer(frame, dots).add_params(pick).properties(
-        width=GRID_PX, height=alt.Step(22),
+        width=PANEL_WIDTH, height=alt.Step(22),
         title=alt.Title("One sentence: where each dependent's head is", fontSize=12, anchor="start"),
     )
     text = description or (
@@ -329,3 +332,52 @@ def relation_selector(
     )
     return alt.vconcat(bars, sentence_panel, spacing=14, description=text).resolve_scale(
         color="independent", shape="independent", size="independent")
+
+
+def head_box(read: Callable[[str], Any], text: str = "The cat that the dog chased sat on the mat.", *,
+             layer: int = 0, head: int = 0) -> Any:
+    """A live control (ipywidgets): a text box for a sentence, menus for a layer and a head (labelled
+    from 1, as Clark et al. write heads), and a "Show" button that prints, for each token, the token
+    that head attends to most and its weight.
+
+    ``read(text) -> (tokens, attention)``: the sentence's T tokens and its ``(L, A, T, T)`` attention
+    (e.g. a model run in the kernel). It needs a running kernel: in a static page it shows but does
+    nothing. Returns the ``ipywidgets.VBox``; ``box.show()`` does what the button does."""
+    import ipywidgets as widgets
+
+    if not callable(read):
+        raise ValueError(f"read must be a function text -> (tokens, (L, A, T, T) attention), got {type(read).__name__}")
+
+    def run(sentence: str) -> tuple[list[str], np.ndarray]:
+        tokens, attention = read(sentence)
+        toks = _as_tokens(tokens, "the tokens read returns")
+        att = _as_array(attention, "the attention read returns")
+        if att.ndim != 4 or att.shape[-2:] != (len(toks), len(toks)):
+            raise ValueError(f"read must return (L, A, T, T) attention with T = {len(toks)} tokens, got {_describe(att)}")
+        return toks, att
+
+    _, first = run(text)
+    L, H = first.shape[:2]
+    if not (isinstance(layer, int) and isinstance(head, int) and 0 <= layer < L and 0 <= head < H):
+        raise ValueError(f"layer and head must be ints in [0, {L}) and [0, {H}), got {layer!r} and {head!r}")
+    box_text = widgets.Text(value=text, description="sentence:", layout=widgets.Layout(width="95%"))
+    pick_layer = widgets.Dropdown(options=[(str(l + 1), l) for l in range(L)], value=layer, description="layer:")
+    pick_head = widgets.Dropdown(options=[(str(h + 1), h) for h in range(H)], value=head, description="head:")
+    button = widgets.Button(description="Show")
+    out = widgets.Output()
+
+    def show(_=None) -> None:
+        out.outputs = ()  # clear
+        toks, att = run(box_text.value)
+        a = att[pick_layer.value, pick_head.value]  # (T, T)
+        width = max(len(t) for t in toks)
+        lines = [f"layer {pick_layer.value + 1}, head {pick_head.value + 1}: each token -> the token it attends to most"]
+        for i, t in enumerate(toks):
+            j = int(a[i].argmax())
+            lines.append(f"{t:>{width}} -> {toks[j]:<{width}} {a[i, j]:.2f}")
+        out.append_stdout("\n".join(lines) + "\n")
+
+    button.on_click(show)
+    box = widgets.VBox([box_text, widgets.HBox([pick_layer, pick_head, button]), out])
+    box.show = show
+    return box
