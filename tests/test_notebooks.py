@@ -37,6 +37,7 @@ INTERACTIVE = (
     "pattern_gallery", "scaling_chart",  # chapter 7
     "sense_map",  # chapter 8
     "fill_mask_explorer", "similarity_heatmap", "show_bert_attention",  # chapter 9
+    "lineage_chart", "compression_chart",  # chapter 10
     "head_overview", "relation_selector",  # chapter 11
 )
 
