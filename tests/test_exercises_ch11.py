@@ -112,7 +112,7 @@ def test_word_attention_checker_names_each_mistake(fn, phrase):
 
 # ----------------------------------------------------------------------------- head accuracy (assembling)
 def head_accuracy(attentions, spans, heads, *, word_fn=word_by_matrices, specials=False, down=False, root=False,
-                  percent=False, per_sentence=False):
+                  percent=False, per_sentence=False, keep_self=False):
     """A learner's solution, built on their word attention (``word_fn``), with switches for the mistakes."""
     right, total, accs = 0, 0, []
     for attention, sp, h in zip(attentions, spans, heads):
@@ -120,7 +120,7 @@ def head_accuracy(attentions, spans, heads, *, word_fn=word_by_matrices, special
         if specials:
             pred = word[1:-1].argmax(-1) - 1
         else:
-            w = word[1:-1, 1:-1]
+            w = word[1:-1, 1:-1] * (1 if keep_self else 1 - torch.eye(len(h)))  # a word never predicts itself
             pred = w.argmax(0) if down else w.argmax(-1)
         has = torch.ones_like(h, dtype=torch.bool) if root else h >= 0
         right += int((pred[has] == h[has]).sum())
@@ -138,7 +138,9 @@ def head_accuracy_by_loops(attentions, spans, heads):
         for i, gold in enumerate(h.tolist()):
             if gold < 0:
                 continue
-            right += int(int(word[i + 1, 1:-1].argmax()) == gold)
+            row = word[i + 1, 1:-1].clone()
+            row[i] = float("-inf")  # never itself
+            right += int(int(row.argmax()) == gold)
             total += 1
     return torch.tensor(right / total, dtype=torch.float64)
 
@@ -155,6 +157,7 @@ def test_head_accuracy_checker_accepts_solutions_and_rejects_the_stub():
         (dict(specials=True), "land on [CLS] or [SEP]"),
         (dict(down=True), "argmax down the columns"),
         (dict(root=True), "counted the root too"),
+        (dict(keep_self=True), "predict itself"),
         (dict(word_fn=lambda a, s: word_pooled(a, s, "mean", "mean")), "check your `my_word_attention`"),
         (dict(word_fn=lambda a, s: word_pooled(a, s, "first", "first")), "check your `my_word_attention`"),
         (dict(per_sentence=True), "averaged the sentences' accuracies"),

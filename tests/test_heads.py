@@ -176,8 +176,14 @@ def test_offset_baseline_is_exact_on_constant_offset_sentences():
     assert (row.layer, row.head, row.direction, row.accuracy) == (0, 0, "dep->head", 1.0)
     assert offset_accuracy(torch.tensor([1, 1, 2]), 1) == pytest.approx(2 / 3)
     from coursekit.heads import head_predictions
-    assert head_predictions(sents[0], 0, 0) == [1, 2, 3, 3]  # next word; the last word has none: itself
+    # next word; the last word looks only at itself, which is excluded: an all-zero row, argmax 0
+    assert head_predictions(sents[0], 0, 0) == [1, 2, 3, 0]
     assert head_predictions(sents[0], 0, 1) == [0, 0, 1, 2]
+    # head->dep, Clark et al.'s transpose: the previous-token head (1) names each dependent's next
+    # word as the word that attends to it most, so it too gets every +1 arc right
+    table = arc_table(sents)
+    assert bool(table.correct[:, 1, 0, 1].all()) and not bool(table.correct[:, 0, 0, 1].any())
+    assert row.gain_se == 0.0 and not row.clear  # head and offset both always right: no gain
     with pytest.raises(ValueError, match="head must be"):
         head_predictions(sents[0], 0, 2)
 
@@ -205,6 +211,24 @@ def test_head_selection_never_sees_the_test_half():
     assert (row.layer, row.head, row.select_accuracy, row.accuracy) == (0, 0, 1.0, 0.0)
     table = arc_table(sents)
     assert table.correct.shape == (len(table.relation), 2, 1, 2)
+    assert row.gain == -1.0 and row.gain_se == 0.0 and not row.clear  # the +1 offset is always right
+
+
+def test_gain_standard_error_is_paired_over_test_arcs():
+    # head 0 is right on the even sentences only, the +1 offset always: per test arc the paired
+    # difference is 0 (even sentence) or -1 (odd), and gain_se is its standard error
+    n_sent, n_words = 10, 5
+    sents = []
+    for s in range(n_sent):
+        T = n_words + 2
+        att = _pointer(T, +1) if s % 2 == 0 else _pointer(T, -1)
+        sents.append(_sentence(att[None, None], ["[CLS]", *["w"] * n_words, "[SEP]"], _chain(n_words)))
+    row = next(r for r in syntax_heads(sents, min_arcs=1, directions=("dep->head",)) if r.relation == "dep")
+    _, test = split_halves(n_sent, seed=0)
+    diff = torch.tensor([0.0 if s % 2 == 0 else -1.0 for s in test.tolist() for _ in range(n_words - 1)])
+    assert row.offset == 1 and row.baseline == 1.0
+    assert row.gain == pytest.approx(float(diff.mean()))
+    assert row.gain_se == pytest.approx(float(diff.std()) / len(diff) ** 0.5) and row.gain_se > 0
     with pytest.raises(ValueError, match="directions must be drawn from"):
         syntax_heads(sents, directions=("left",))
 

@@ -198,16 +198,19 @@ check_word_attention = checker(Exercise(
 
 
 # ----------------------------------------------------------------------------- a head as a parser (assembling)
-def _head_accuracy(attentions, spans, heads, *, keep_specials=False, columns=False, pool=None, with_root=False):
-    """The share of non-root words, over all the sentences, whose most-attended word is their gold head
-    (Clark et al.'s dep->head)."""
+def _head_accuracy(attentions, spans, heads, *, keep_specials=False, columns=False, pool=None, with_root=False,
+                   with_self=False):
+    """The share of non-root words, over all the sentences, whose most-attended other word is their gold
+    head (Clark et al.'s dep->head; as in their code, a word never predicts itself)."""
     right, total = 0, 0
     for attention, sp, h in zip(attentions, spans, heads):
         word = word_attention(attention, sp) if pool is None else _word_with(attention, sp, rows=pool[0], cols=pool[1])
         if keep_specials:
             pred = word[1:-1].argmax(-1) - 1  # [CLS] and [SEP] stay candidates
         else:
-            w = word[1:-1, 1:-1]
+            w = word[1:-1, 1:-1].clone()
+            if not with_self:
+                w.fill_diagonal_(0)  # a word never predicts itself
             pred = w.argmax(-2) if columns else w.argmax(-1)  # (W,)
         h = torch.as_tensor(h)
         has_head = torch.ones_like(h, dtype=torch.bool) if with_root else h >= 0
@@ -233,7 +236,10 @@ def _parsed_case(g, words):
     for d, h in enumerate(heads):
         if h >= 0 and torch.rand((), generator=g) < 0.5:
             s, e = spans[h + 1]
-            scores[spans[d + 1][0]:spans[d + 1][1], s:e] += 3.0
+            ds, de = spans[d + 1]
+            scores[ds:de, s:e] += 3.0
+            if torch.rand((), generator=g) < 0.4:
+                scores[ds:de, ds:de] += 5.0  # the word itself first, its head second: excluding itself matters
     return torch.softmax(scores, -1), spans, torch.tensor(heads)
 
 
@@ -248,12 +254,13 @@ check_head_accuracy = checker(Exercise(
     title="a head's accuracy as a dependency parser, from your word attention",
     signature="(attentions, spans, heads)",
     reference=_head_accuracy,
-    reference_name="the dep->head scoring of `coursekit.heads.syntax.arc_table`",
+    reference_name="the dep->head prediction of `coursekit.heads.syntax.arc_table` (which, unlike this "
+    "exercise, also leaves out punct arcs)",
     doc="Clark et al. 2019, Sec. 4.2. Three lists, one entry per sentence: attentions, one head's (T, T) map; "
     "spans, W + 2 (start, end) token ranges ([CLS], the W words, [SEP]); heads, (W,) long, each word's gold "
     "head (a word index, -1 for the root) -> a 0-d float tensor: over all the sentences, the share of the "
-    "words that have a head (not the root) whose most-attended word, among their sentence's W words ([CLS] "
-    "and [SEP] dropped), is their gold head.",
+    "words that have a head (not the root) whose most-attended other word, among their sentence's W words "
+    "([CLS] and [SEP] dropped, and the word itself excluded as in Clark et al.'s code), is their gold head.",
     cases=lambda g: [_corpus_case(g, (9, 14, 5, 17, 11, 8)), _corpus_case(g, (12, 6, 15, 20)),
                      _corpus_case(g, (4, 7, 10, 13, 16, 19, 22))],
     outputs=("accuracy",),
@@ -269,6 +276,13 @@ check_head_accuracy = checker(Exercise(
             "word the dependent attends to.",
             hint="Row i of the word map is where word i looks: `argmax(-1)` (along the keys).",
             output=lambda a, spans, heads: _head_accuracy(a, spans, heads, columns=True),
+        ),
+        Mistake(
+            what="a word can predict itself: Clark et al. take the most-attended OTHER word (their code zeroes "
+            "the diagonal before the argmax).",
+            hint="After dropping [CLS] and [SEP], zero each word's attention to itself, e.g. "
+            "`words.fill_diagonal_(0)` on a copy, then take `argmax(-1)`.",
+            output=lambda a, spans, heads: _head_accuracy(a, spans, heads, with_self=True),
         ),
         Mistake(
             what="you counted the root too: it has no head (-1), so it can never be right.",
@@ -300,7 +314,8 @@ check_head_accuracy = checker(Exercise(
             output=lambda a, spans, heads: 100 * _head_accuracy(a, spans, heads),
         ),
     ),
-    value_hint="for each sentence: word = my_word_attention(a, s)[1:-1, 1:-1]; pred = word.argmax(-1); "
+    value_hint="for each sentence: word = my_word_attention(a, s)[1:-1, 1:-1].clone(); word.fill_diagonal_(0); "
+    "pred = word.argmax(-1); "
     "has = h >= 0; add (pred[has] == h[has]).sum() to the right answers and has.sum() to the total; return "
     "torch.tensor(right / total).",
 ))
