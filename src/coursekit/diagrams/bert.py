@@ -19,10 +19,10 @@ __all__: list[str] = []
     are the positions being represented, columns the positions they read. GPT: only the
     lower triangle is filled, each position reads itself and the positions to its left.
     ELMo: the lower triangle belongs to a forward LSTM language model and the upper triangle
-    to a separate backward one; each sees one side only and the two are joined just by
-    concatenating their outputs at the top. BERT: every cell is filled, every position reads
-    both sides in every layer, which is why its training task must hide the word to be
-    predicted behind a [MASK] token.""",
+    to a backward one, trained jointly with shared input embeddings and softmax; each sees one
+    side only and the two never mix inside the network, their states are only concatenated.
+    BERT: every cell is filled, every position reads both sides in every layer, which is why
+    its training task must hide the word to be predicted behind a [MASK] token.""",
 )
 def bert_directions() -> Canvas:
     c = Canvas("bert_directions", height=330)
@@ -59,7 +59,7 @@ def bert_directions() -> Canvas:
     c.text(178, y_axis + 22, "above: backward", colour="dec", anchor="start")
     c.text(290 + n * size / 2, y_axis + 4, "all of it,", colour="attn")
     c.text(290 + n * size / 2, y_axis + 22, "every layer", colour="attn")
-    c.text(12, 276, "ELMo joins its two directions only at the top (concatenated);", colour="muted", anchor="start")
+    c.text(12, 276, "ELMo never mixes its two directions (states concatenated);", colour="muted", anchor="start")
     c.text(12, 296, "BERT mixes both in every layer, so the word to predict", colour="muted", anchor="start")
     c.text(12, 316, "must be hidden from the input: [MASK].", colour="muted", anchor="start")
     return c
