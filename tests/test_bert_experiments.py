@@ -264,8 +264,12 @@ def test_ltr_states_at_the_word_ignore_everything_after_it(tok):
 
 def test_masking_probe_scores_each_arm_on_the_same_draws(run):
     r = masking_probe({"a": run, "b": run}, held_out=grammar_sentences("test")[:30], repeats=2, n_per_sense=5,
-                      probe_fraction=0.5, probe_steps=20, finetune_labels=8, finetune_steps=2)
-    assert r.held_out["a"] == r.held_out["b"] and r.feature["a"] == r.feature["b"]
+                      probe_seeds=(0, 1), finetune_seeds=(0,), probe_fraction=0.5, probe_steps=20, finetune_labels=8,
+                      finetune_steps=2)
+    assert r.held_out["a"] == r.held_out["b"] and r.feature["a"] == r.feature["b"] and len(r.feature["a"]) == 2
+    assert len(r.finetuned["a"]) == 1 and r.n_probe_test > 0 and r.n_finetune_test > 0
+    mean, sd = r.mean_sd([0.5, 0.7])
+    assert abs(mean - 0.6) < 1e-12 and abs(sd - 0.1414213562) < 1e-9 and r.mean_sd([0.3]) == (0.3, 0.0)
     assert set(r.held_out["a"].by_kind) == {"mask", "same", "random"}
     with pytest.raises(ValueError, match="masked-LM"):
         masking_probe({"ltr": PretrainRun(run.model, run.tokenizer, None, "ltr", "80/10/10", 0, None, 0.0, 0.0, 0)})

@@ -286,13 +286,23 @@ class MaskingResult:
     sentences corrupted 80/10/10 (accuracy where the input was [MASK], kept, or random);
     ``feature[name]``, a linear probe's held-out accuracy for the ambiguous word's sense from frozen
     features of unmasked sentences (the last layers concatenated, as the paper's feature-based NER
-    concatenates the last four); ``finetuned[name]``, the held-out accuracy of the word-order classifier
-    fine-tuned from it (:func:`finetune_vs_scratch`, ``finetune_labels`` labels); ``seconds``."""
+    concatenates the last four), one value per probe split seed; ``finetuned[name]``, the held-out
+    accuracy of the word-order classifier fine-tuned from it (:func:`finetune_vs_scratch`), one value
+    per fine-tuning seed; ``n_probe_test`` and ``n_finetune_test``, the test examples behind each
+    value; ``seconds``. :meth:`mean_sd` summarises a tuple."""
 
     held_out: dict
     feature: dict
     finetuned: dict
+    n_probe_test: int
+    n_finetune_test: int
     seconds: float
+
+    @staticmethod
+    def mean_sd(values) -> tuple[float, float]:
+        """(mean, sample standard deviation; 0 for one value)."""
+        t = torch.tensor(list(values), dtype=torch.float64)
+        return float(t.mean()), float(t.std()) if len(t) > 1 else 0.0
 
     def rows(self) -> list[dict]:
         return [{"masking": name, "input token was": kind, "accuracy": acc}
@@ -300,22 +310,29 @@ class MaskingResult:
 
 
 def masking_probe(arms: dict, *, held_out: Sequence[str] | None = None, repeats: int = 10, n_per_sense: int = 55,
-                  seed: int = 0, last_layers: int = 4, probe_fraction: float = 0.1, probe_steps: int = 200,
-                  finetune_labels: int = 400, finetune_steps: int = 80, max_length: int = 32) -> MaskingResult:
+                  seed: int = 0, probe_seeds: Sequence[int] = (0, 1, 2, 3, 4), finetune_seeds: Sequence[int] = (0, 1, 2),
+                  last_layers: int = 4, probe_fraction: float = 0.1, probe_steps: int = 200, finetune_labels: int = 400,
+                  finetune_steps: int = 80, max_length: int = 32) -> MaskingResult:
     """Appendix C.2 at toy scale: ``arms`` name -> :class:`PretrainRun` (masked-LM runs, e.g.
     "80/10/10" and "100/0/0" with the same budget). Each is scored (1) by :func:`mlm_score` on the
     grammar's test sentences (never pretrained on; or the texts ``held_out``), all arms on the same
-    80/10/10 corruption (``repeats`` masked copies of each sentence), and (2) feature-based: a linear probe (:func:`coursekit.senses.probe_layers`) on the
-    concatenated last ``last_layers`` layers (all there are, if fewer) at the ambiguous word of the
-    sense grammar's full, unmasked sentences, trained on a ``probe_fraction`` of them (a small share,
-    so that the features, not the probe's data, decide), and (3) fine-tuned on the word-order task."""
+    80/10/10 corruption (``repeats`` masked copies of each sentence); (2) feature-based: a linear
+    probe (:func:`coursekit.senses.probe_layers`) on the concatenated last ``last_layers`` layers
+    (all there are, if fewer) at the ambiguous word of the sense grammar's full, unmasked sentences
+    (``n_per_sense`` per sense, drawn with ``seed``; most of them are pretraining sentences), trained
+    on a ``probe_fraction`` of them (so that the features, not the probe's data, decide), once per
+    split seed in ``probe_seeds``; and (3) fine-tuned on the word-order task, once per seed in
+    ``finetune_seeds``."""
     if not isinstance(arms, dict) or not arms:
         raise ValueError("arms must be a non-empty dict name -> PretrainRun")
     check_positive("last_layers", last_layers)
+    if not len(probe_seeds) or not len(finetune_seeds):
+        raise ValueError("probe_seeds and finetune_seeds must each hold at least one seed")
     t0 = time.perf_counter()
     scores, feature, finetuned = {}, {}, {}
     data = sense_sentences(n_per_sense, seed=seed)
     labels = [s.label for s in data]
+    n_probe = n_test = 0
     for name, run in arms.items():
         if not isinstance(run, PretrainRun) or run.objective != "mlm":
             raise ValueError(f"arms[{name!r}] must be a masked-LM PretrainRun")
@@ -325,8 +342,12 @@ def masking_probe(arms: dict, *, held_out: Sequence[str] | None = None, repeats:
         scores[name] = mlm_score(run.model, examples, repeats=repeats)
         states = _word_states(run.model, tok, [s.text for s in data], [s.position for s in data], causal=False)
         feats = torch.cat(list(states[1:][-last_layers:]), dim=-1)  # (N, k*H): the last k layers side by side
-        feature[name] = probe_layers([feats], labels, seed=seed, steps=probe_steps,
-                                     test_fraction=1 - probe_fraction).accuracies[0]
-        finetuned[name] = finetune_vs_scratch(run, n_labels=(finetune_labels,), steps=finetune_steps, seed=seed,
-                                             pretrained_only=True).pretrained[0]
-    return MaskingResult(scores, feature, finetuned, time.perf_counter() - t0)
+        probes = [probe_layers([feats], labels, seed=sd, steps=probe_steps, test_fraction=1 - probe_fraction)
+                  for sd in probe_seeds]
+        feature[name] = tuple(p.accuracies[0] for p in probes)
+        n_probe = probes[0].n_test
+        tuned = [finetune_vs_scratch(run, n_labels=(finetune_labels,), steps=finetune_steps, seed=sd,
+                                     pretrained_only=True) for sd in finetune_seeds]
+        finetuned[name] = tuple(r.pretrained[0] for r in tuned)
+        n_test = tuned[0].n_test
+    return MaskingResult(scores, feature, finetuned, n_probe, n_test, time.perf_counter() - t0)
