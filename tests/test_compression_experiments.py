@@ -39,8 +39,16 @@ def test_compression_results_rows(task):
                                distill_steps=2, latency_rounds=1, latency_examples=8)
     methods = [r["method"] for r in rows]
     assert methods[0] == "original" and {"magnitude pruning", "head pruning", "low rank (SVD)", "distillation",
-                                        "student from scratch", "sharing (ALBERT)", "quantisation"} <= set(methods)
-    assert all(set(r) == {"method", "setting", "params", "bytes", "accuracy", "latency_ms"} for r in rows)
+                                        "student from scratch", "student, labels only", "sharing (ALBERT)",
+                                        "quantisation"} <= set(methods)
+    assert all(set(r) == {"method", "setting", "params", "bytes", "accuracy", "latency_ms", "trained_steps",
+                          "measured"} for r in rows)
+    trained = {r["method"] for r in rows if r["trained_steps"]}
+    assert trained == {"distillation", "student from scratch", "student, labels only", "sharing (ALBERT)"}
+    assert all(r["trained_steps"] in (0, 2) for r in rows)
+    computed = {(r["method"], r["setting"]) for r in rows if not r["measured"]}
+    assert {m for m, _ in computed} == {"magnitude pruning", "head pruning", "quantisation"}
+    assert ("quantisation", "int8 (simulated)") in computed and ("quantisation", "int8 (torch dynamic)") not in computed
     orig = rows[0]
     assert orig["accuracy"] == task.accuracy and orig["params"] == parameter_count(task.model)
     assert orig["bytes"] == model_bytes(task.model) == 4 * orig["params"]
@@ -48,11 +56,12 @@ def test_compression_results_rows(task):
         assert r["bytes"] < orig["bytes"] and 0 <= r["accuracy"] <= 1 and r["latency_ms"] > 0, r
     student = next(r for r in rows if r["method"] == "distillation")
     scratch = next(r for r in rows if r["method"] == "student from scratch")
+    labels_only = next(r for r in rows if r["method"] == "student, labels only")
     shared = next(r for r in rows if r["method"] == "sharing (ALBERT)")
-    assert student["params"] == scratch["params"] == shared["params"] < orig["params"]
+    assert student["params"] == scratch["params"] == labels_only["params"] == shared["params"] < orig["params"]
     head = next(r for r in rows if r["method"] == "head pruning")
     assert head["setting"] == "2 of 4 heads"
-    assert {r["setting"] for r in rows if r["method"] == "quantisation"} >= {"int8 (ours, simulated)"}
+    assert {r["setting"] for r in rows if r["method"] == "quantisation"} >= {"int8 (simulated)"}
     front = pareto_front(rows)
     assert front and all(not any(o["bytes"] < f["bytes"] and o["accuracy"] > f["accuracy"] for o in rows)
                          for f in front)

@@ -66,3 +66,18 @@ def test_chart_renders_and_fits_a_phone():
 def test_chart_rejects_bad_input(rows, kw, match):
     with pytest.raises(ValueError, match=match):
         compression_chart(rows, **kw)
+
+
+def test_chart_marks_computed_points_hollow_and_shows_training():
+    rows = [dict(r, trained_steps=120 if r["method"] == "distillation" else 0,
+                 measured=r["method"] not in ("fake quantisation", "magnitude pruning")) for r in ROWS]
+    spec = compression_chart(rows).to_dict()
+    points = next(d for d in datasets(spec) if len(d) == len(ROWS))
+    assert {p["setting"]: p["sizes"] for p in points}["int4"] == "computed, not measured"
+    assert {p["setting"]: p["trained_steps"] for p in points}["1 of 2 layers"] == 120
+    marks = [u for u in units(spec) if "fillOpacity" in u.get("encoding", {})]
+    assert len(marks) == 2 and marks[0]["encoding"]["fillOpacity"]["value"] == 0
+    assert "Hollow" in " ".join(spec["vconcat"][0]["title"]["subtitle"])
+    assert not [u for u in units(compression_chart(ROWS).to_dict()) if "fillOpacity" in u.get("encoding", {})]
+    with pytest.raises(ValueError, match="measured"):
+        compression_chart([{**ROWS[0], "measured": "yes"}])

@@ -19,7 +19,7 @@ from ..bert.experiments.pretrain import PretrainRun, corpus_wordpiece, grammar_s
 from ..bert.experiments.transfer import _encode, _train_classifier, classifier_from, word_order_data
 from ..bert.model import BertForSequenceClassification
 from ..utils import check_int, check_positive
-from .distill import distill_student, student_from_teacher
+from .distill import DISTILBERT_WEIGHTS, distill_student, student_from_teacher
 from .heads import HeadGates, head_gate_values, head_importance, heads_to_prune, pruned_head_parameters
 from .lowrank import low_rank
 from .measure import accuracy, latency_ms, model_bytes, parameter_count
@@ -146,7 +146,11 @@ def compression_results(
     latency_examples: int = 64,
 ) -> list[dict]:
     """Every method on ``task``'s fine-tuned model, one row per point:
-    ``{"method", "setting", "params", "bytes", "accuracy", "latency_ms"}``.
+    ``{"method", "setting", "params", "bytes", "accuracy", "latency_ms", "trained_steps", "measured"}``.
+    ``trained_steps``: steps of training after compression (``distill_steps`` for the students and
+    the shared model, 0 for the one-shot methods); ``measured``: True when bytes and latency are those
+    of the model as it runs, False when either is computed (sparse storage, heads counted as removed
+    but timed gated, weights counted at a width they are not stored in).
 
     - "original": the fine-tuned model.
     - "magnitude pruning": :func:`~.pruning.magnitude_prune` at each of ``sparsities``, global and
@@ -156,11 +160,13 @@ def compression_results(
     - "low rank (SVD)": :func:`~.lowrank.low_rank` of attention and FFN at each of ``ranks``.
     - "distillation": a student of every other layer, DistilBERT-initialised and trained for
       ``distill_steps`` on :func:`~.distill.distill_student`'s triple loss; "student from scratch": the same
-      student and training from BERT's random initialisation.
+      student and training from BERT's random initialisation; "student, labels only": the
+      teacher-initialised student trained on the task's labels alone (weights (0, 1, 0)), so that
+      distillation's soft targets are compared with no soft targets at the same initialisation.
     - "sharing (ALBERT)": all layers one block (the layers' mean), trained as the student (the
       teacher's depth: same compute, one layer's parameters).
     - "quantisation": :func:`~.quantize.quantize_weights` at each of ``quant_bits`` (settings
-      "int8 (ours, simulated)", ...), and :func:`~.quantize.dynamic_int8` ("int8 (torch dynamic)"),
+      "int8 (simulated)", ...), and :func:`~.quantize.dynamic_int8` ("int8 (torch dynamic)"),
       where torch has it.
 
     Accuracy on the test split; latency: one forward pass over its first ``latency_examples``
@@ -168,36 +174,40 @@ def compression_results(
     _check_task(task)
     check_int("seed", seed)
     teacher = task.model
-    entries: list[tuple[str, str, nn.Module, int, int]] = []  # method, setting, model, params, bytes
+    entries: list[tuple[str, str, nn.Module, int, int, int, bool]] = []  # ..., params, bytes, trained, measured
 
-    def add(method, setting, model, params=None, size=None):
+    def add(method, setting, model, params=None, size=None, trained=0, measured=True):
         entries.append((method, setting, model, parameter_count(model) if params is None else params,
-                        model_bytes(model) if size is None else size))
+                        model_bytes(model) if size is None else size, trained, measured))
 
     add("original", "fine-tuned", teacher)
     for scope in PRUNE_SCOPES:
         for s in sparsities:
             m = magnitude_prune(teacher, s, scope=scope)
-            add("magnitude pruning", f"{scope} {s:.0%}", m, parameter_count(m, nonzero=True), model_bytes(m, sparse=True))
+            add("magnitude pruning", f"{scope} {s:.0%}", m, parameter_count(m, nonzero=True), model_bytes(m, sparse=True),
+                measured=False)
     imp = head_importance(teacher, *task.train)
     for share in head_shares:
         n = int(round(share * imp.numel()))
         gone = pruned_head_parameters(teacher, n)
         add("head pruning", f"{n} of {imp.numel()} heads", _Gated(teacher, head_gate_values(heads_to_prune(imp, n))),
-            parameter_count(teacher) - gone, model_bytes(teacher) - 4 * gone)
+            parameter_count(teacher) - gone, model_bytes(teacher) - 4 * gone, measured=False)
     for r in ranks:
         add("low rank (SVD)", f"rank {r}", low_rank(teacher, r))
     train = task.train
-    for method, init in (("distillation", True), ("student from scratch", False)):
+    arms = (("distillation", True, DISTILBERT_WEIGHTS), ("student from scratch", False, DISTILBERT_WEIGHTS),
+            ("student, labels only", True, (0.0, 1.0, 0.0)))
+    for method, init, weights in arms:
         student = student_from_teacher(teacher, copy_weights=init, seed=seed)
-        distill_student(student, teacher, *train, steps=distill_steps, seed=seed)
-        add(method, f"{student.config.num_hidden_layers} of {teacher.config.num_hidden_layers} layers", student)
+        distill_student(student, teacher, *train, steps=distill_steps, weights=weights, seed=seed)
+        add(method, f"{student.config.num_hidden_layers} of {teacher.config.num_hidden_layers} layers", student,
+            trained=distill_steps)
     shared = share_all_layers(teacher)
     distill_student(shared, teacher, *train, steps=distill_steps, seed=seed)
-    add("sharing (ALBERT)", f"1 block x {teacher.config.num_hidden_layers}", shared)
+    add("sharing (ALBERT)", f"1 block x {teacher.config.num_hidden_layers}", shared, trained=distill_steps)
     for b in quant_bits:
         m, widths = quantize_weights(teacher, b)
-        add("quantisation", f"int{b} (ours, simulated)", m, size=model_bytes(m, bits=widths))
+        add("quantisation", f"int{b} (simulated)", m, size=model_bytes(m, bits=widths), measured=False)
     dyn = dynamic_int8(teacher)
     if dyn is not None:
         add("quantisation", "int8 (torch dynamic)", dyn[0], parameter_count(teacher), dyn[1])
@@ -205,8 +215,9 @@ def compression_results(
     k = latency_examples
     ms = latency_ms(dict(zip(names, (e[2] for e in entries))), task.test[0][:k], task.test[1][:k], rounds=latency_rounds)
     return [{"method": method, "setting": setting, "params": int(params), "bytes": int(size),
-             "accuracy": accuracy(model, *task.test), "latency_ms": ms[name]}
-            for name, (method, setting, model, params, size) in zip(names, entries)]
+             "accuracy": accuracy(model, *task.test), "latency_ms": ms[name], "trained_steps": int(trained),
+             "measured": bool(measured)}
+            for name, (method, setting, model, params, size, trained, measured) in zip(names, entries)]
 
 
 def pareto_front(rows: Sequence[dict], *, x: str = "bytes", y: str = "accuracy") -> list[dict]:

@@ -35,7 +35,8 @@ def compression_chart(
     (PANEL_WIDTH wide, so the chart fits a 390 px phone), stacked.
 
     ``rows``: dicts with ``method``, ``setting``, ``params``, ``bytes``, ``accuracy`` (a share in
-    [0, 1]) and ``latency_ms``. Each method has its own colour and point shape; clicking a legend
+    [0, 1]) and ``latency_ms``, and optionally ``trained_steps`` (training after compression, shown
+    in the tooltip) and ``measured`` (False: size or latency computed, not measured; drawn hollow). Each method has its own colour and point shape; clicking a legend
     entry picks that method (shift-click for several) and fades the others. A dashed step line joins
     each panel's Pareto front (smaller x and higher accuracy are better), whose points are ringed; hovering a point shows its
     setting and every measurement."""
@@ -50,7 +51,15 @@ def compression_chart(
             raise ValueError(f"rows[{i}]['accuracy'] must be a share in [0, 1], got {v['accuracy']}")
         if v["bytes"] <= 0 or v["latency_ms"] <= 0 or v["params"] < 0:
             raise ValueError(f"rows[{i}] needs bytes > 0, latency_ms > 0 and params >= 0, got {v}")
-        values.append({"method": str(r["method"]), "setting": str(r["setting"]), **v, "kB": v["bytes"] / 1000})
+        extra = {}
+        if "trained_steps" in r:
+            extra["trained_steps"] = int(_number(r["trained_steps"], f"rows[{i}]['trained_steps']"))
+        if "measured" in r:
+            if not isinstance(r["measured"], bool):
+                raise ValueError(f"rows[{i}]['measured'] must be a bool, got {r['measured']!r}")
+            extra["sizes"] = "measured" if r["measured"] else "computed, not measured"
+        values.append({"method": str(r["method"]), "setting": str(r["setting"]), **v, "kB": v["bytes"] / 1000,
+                       **extra})
     from ..compression.experiments import pareto_front  # the one definition of the front
 
     methods = list(dict.fromkeys(v["method"] for v in values))
@@ -60,6 +69,11 @@ def compression_chart(
     tooltip = [alt.Tooltip("method:N"), alt.Tooltip("setting:N"), alt.Tooltip("accuracy:Q", format=".1%"),
                alt.Tooltip("params:Q", format=","), alt.Tooltip("kB:Q", title="size (kB)", format=",.0f"),
                alt.Tooltip("latency_ms:Q", title="latency (ms)", format=".2f")]
+    if any("trained_steps" in v for v in values):
+        tooltip.append(alt.Tooltip("trained_steps:Q", title="training steps after compression"))
+    hollow = any("sizes" in v for v in values)
+    if hollow:
+        tooltip.append(alt.Tooltip("sizes:N", title="size and latency"))
     fronts = {}
     panels = []
     for k, axis in enumerate(axes):
@@ -76,6 +90,9 @@ def compression_chart(
                 tooltip=tooltip,
             )
         )
+        if hollow:  # computed sizes or latencies: an outline only
+            points = points.encode(fillOpacity=alt.when(alt.datum.sizes == "measured").then(alt.value(1))
+                                   .otherwise(alt.value(0)))
         if k == 0:
             points = points.add_params(pick)
         front = [dict(f, front=label) for f in pareto_front(values, x=field, y="accuracy")]
@@ -95,7 +112,8 @@ def compression_chart(
             panel = panel.properties(title=_title(
                 title or "What each method trades: accuracy against size and speed",
                 "Ringed and joined by a dashed line: the Pareto front (nothing is smaller, or faster, and more "
-                "accurate). Click a legend entry to pick a method.", anchor="start"))
+                "accurate). " + ("Hollow: size or latency computed, not measured. " if hollow else "")
+                + "Click a legend entry to pick a method.", anchor="start"))
         panels.append(panel)
     best = max(values, key=lambda v: v["accuracy"])
     parts = "; ".join(f"{AXES[a][1]}: {_listing([f['method'] + ' ' + f['setting'] for f in fr])}"
