@@ -41,7 +41,7 @@ def _zoo_weight(pattern: str, i: int, j: int, n: int) -> float:
     punctuation: every row looks at the full stop. Previous token: the filled cells sit one to
     the left of the diagonal. Next token: one to the right. Broad: every cell is pale, the
     weight spread over the whole sentence (high entropy), the pattern of the first layer. After
-    Clark et al. 2019, Figure 1 and Sec. 3.1 to 3.2.""",
+    Clark et al. 2019, Figure 1 and Sec. 3.1 to 3.3.""",
 )
 def head_pattern_zoo() -> Canvas:
     c = Canvas("head_pattern_zoo", height=440)
