@@ -32,9 +32,22 @@ def test_text_and_html_show_claim_paper_ours_criteria_and_verdict():
         (dict(checks={}), "non-empty dict"),
         (dict(checks={"a": 1}), "criterion strings to bools"),
         (dict(paper=""), "paper must be a non-empty string"),
+        (dict(post_hoc=["b"]), "keys of checks"),
+        (dict(post_hoc="a"), "collection of criterion strings"),
     ],
 )
 def test_bad_input_is_refused(kw, match):
     args = dict(paper="p", ours="o", checks={"a": True}) | kw
     with pytest.raises(ValueError, match=match):
         verdict("claim", **args)
+
+
+def test_post_hoc_criteria_are_marked_and_still_count():
+    v = verdict("c", paper="p", ours="o", checks={"fitted rule": True, "prediction": False}, post_hoc=["fitted rule"])
+    text = repr(v)
+    assert "Criteria (set in advance, except those marked post hoc):" in text
+    assert "[x] fitted rule (post hoc)" in text and "[ ] prediction\n" in text + "\n"
+    assert v.outcome == "partly reproduced"  # a post-hoc criterion still counts
+    assert "fitted rule (post hoc)" in v._repr_html_() and "except those marked post hoc" in v._repr_html_()
+    plain = make(a=True)
+    assert "Criteria (set in advance):" in repr(plain) and "post hoc" not in plain._repr_html_()
