@@ -17,6 +17,7 @@ import copy
 import torch
 from torch import nn
 
+from ..bert.variants.albert import share_layers
 from ..utils import check_int
 from .pruning import _layers
 
@@ -38,6 +39,6 @@ def share_all_layers(model: nn.Module, *, source: int | None = None) -> nn.Modul
     else:
         check_int("source", source, min=0, max=len(layers) - 1)
         block = new[source]
-    for i in range(len(new)):
-        new[i] = block
+    new[0] = block
+    share_layers(new, "all", num_groups=1)  # ALBERT's tying (bert.variants): every layer becomes layer 0
     return out
