@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import attention, bert, bertology, classification, contextual, efficient, family, gpt, selfattn, seq2seq, transformer  # noqa: F401  (they register)
+from . import attention, bert, bertology, classification, contextual, efficient, family, gan, gpt, labels, selfattn, seq2seq, transformer  # noqa: F401  (they register)
 from .registry import DIAGRAMS, Entry, render
 
 __all__ = ["DIAGRAMS", "Entry", "Diagram", "show_diagram", "diagram_names"]

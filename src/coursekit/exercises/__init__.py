@@ -62,7 +62,7 @@ __all__ = [
     "prediction_checker",
 ]
 
-from . import ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09, ch10, ch11  # noqa: E402
+from . import ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09, ch10, ch11, ch12, ch13  # noqa: E402
 from .ch01 import *  # noqa: E402,F401,F403
 from .ch02 import *  # noqa: E402,F401,F403
 from .ch03 import *  # noqa: E402,F401,F403
@@ -74,7 +74,9 @@ from .ch08 import *  # noqa: E402,F401,F403
 from .ch09 import *  # noqa: E402,F401,F403
 from .ch10 import *  # noqa: E402,F401,F403
 from .ch11 import *  # noqa: E402,F401,F403
+from .ch12 import *  # noqa: E402,F401,F403
+from .ch13 import *  # noqa: E402,F401,F403
 
-for _chapter in (ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09, ch10, ch11):
+for _chapter in (ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09, ch10, ch11, ch12, ch13):
     __all__ += _chapter.__all__
 del _chapter
