@@ -7,6 +7,8 @@ from sklearn.svm import SVC
 
 from coursekit.labels.flipping import alfa, flip_lp, hinge_losses, knn_sanitise, random_flips, svm
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: one thread is fastest on a busy machine
+
 
 def _square(n, seed):
     """Uniform points in [-1, 1]^2 labelled by the side of x1 + x2 = 0: separable."""
@@ -213,5 +215,62 @@ def test_knn_sanitise_keeps_labels_below_eta():
     (lambda: knn_sanitise(np.full((4, 2), np.nan), [0, 1, 1, 0], k=2), "X"),
 ])
 def test_validation_names_the_argument(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+# --- experiments (tiny settings) ------------------------------------------------------------------------------
+
+from coursekit.labels.flipping_experiments import digits_pair, flip_rate_curves, noise_absorption, xiao_synthetic  # noqa: E402
+
+
+def test_xiao_synthetic_patterns_seeded():
+    X, y = xiao_synthetic(50, seed=0)
+    assert X.shape == (50, 2) and set(np.unique(y)) == {-1, 1} and np.abs(X).max() <= 1
+    np.testing.assert_array_equal(y, np.where(X[:, 0] + X[:, 1] > 0, 1, -1))
+    Xp, yp = xiao_synthetic(50, pattern="parabolic", seed=0)
+    np.testing.assert_array_equal(yp, np.where(Xp[:, 1] > Xp[:, 0] ** 2 - 0.5, 1, -1))
+    np.testing.assert_array_equal(xiao_synthetic(50, seed=0)[0], X)
+
+
+def test_digits_pair_split():
+    from sklearn.datasets import load_digits
+    X, y, Xt, yt = digits_pair(3, 8, seed=0)
+    n = np.isin(load_digits().target, (3, 8)).sum()
+    assert len(y) + len(yt) == n and abs(len(yt) - n / 2) <= 1
+    assert X.shape[1] == 64 and 0 <= X.min() and X.max() <= 1 and set(np.unique(y)) == {-1, 1}
+
+
+def test_flip_rate_curves_rows():
+    rows = flip_rate_curves(rates=(0.0, 0.2), seeds=(0,), dataset="synthetic", n_train=40, k=5)
+    assert len(rows) == 2 * 2 * 2
+    by = {(r["attack"], r["defence"], r["rate"]): r for r in rows}
+    assert by[("random", "none", 0.2)]["flips"] == 8 and by[("random", "none", 0.2)]["wrong_labels"] == 8
+    assert by[("alfa", "none", 0.2)]["wrong_labels"] == 8
+    for d in ("none", "knn"):  # no flips: both attacks leave the same labels
+        assert by[("alfa", d, 0.0)]["accuracy"] == by[("random", d, 0.0)]["accuracy"]
+    assert all(abs(r["accuracy"] + r["error"] - 1) < 1e-12 for r in rows)
+
+
+def test_noise_absorption_rows():
+    rows = noise_absorption(rates=(0.0, 0.5), seeds=(0,), smoothing=(0.0, 0.1), checkpoints=(3, 6), hidden=8)
+    assert len(rows) == 2 * 2 * 2 and {r["steps"] for r in rows} == {3, 6}
+    assert all(0 <= r["accuracy"] <= 1 for r in rows)
+    assert all(np.isnan(r["fits_noise"]) == (r["rate"] == 0) for r in rows)
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda: xiao_synthetic(1), "n"),
+    (lambda: xiao_synthetic(10, pattern="circle"), "pattern"),
+    (lambda: digits_pair(1, 1), "a and b"),
+    (lambda: digits_pair(1, 10), "b"),
+    (lambda: flip_rate_curves(rates=(1.5,)), "rates"),
+    (lambda: flip_rate_curves(dataset="mnist"), "dataset"),
+    (lambda: flip_rate_curves(scale="tpu"), "scale"),
+    (lambda: flip_rate_curves(kernel="poly"), "kernel"),
+    (lambda: noise_absorption(smoothing=(-0.1,)), "smoothing"),
+    (lambda: noise_absorption(checkpoints=(0,)), "checkpoints"),
+])
+def test_experiment_validation(call, name):
     with pytest.raises(ValueError, match=name):
         call()
