@@ -205,23 +205,25 @@ def gan_tricks() -> Canvas:
     "dcgan_digits",
     chapter=12,
     title="A small DCGAN for 8×8 digits",
-    alt="""Left column, the generator: noise z of shape (B, Z) goes through a linear layer to a
-    (B, 2C, 2, 2) block, then a transposed convolution with stride 2, batch norm and ReLU to (B, C, 4, 4),
-    then a transposed convolution with stride 2 and tanh to one 8 by 8 image in minus 1 to 1, (B, 1, 8, 8).
-    Right column, the discriminator mirrors it: the image goes through a strided convolution with LeakyReLU
-    0.2 (no batch norm on the input layer) to (B, C, 4, 4), a strided convolution with batch norm and
-    LeakyReLU to (B, 2C, 2, 2), and a linear layer to one logit per image. These are Radford et al.'s
-    rules (2015, Sec. 3): strided convolutions instead of pooling, batch norm in both networks except the
-    generator's output and the discriminator's input, ReLU in G with tanh at its output, LeakyReLU in D.""",
+    alt="""Left column, the generator: noise z of shape (B, Z), read as a 1 by 1 image, goes through a
+    transposed convolution with batch norm and ReLU to a (B, 2C, 2, 2) block, then a transposed
+    convolution with stride 2, batch norm and ReLU to (B, C, 4, 4), then a transposed convolution
+    with stride 2 and tanh to one 8 by 8 image in minus 1 to 1, (B, 1, 8, 8). Right column, the
+    discriminator mirrors it: the image goes through a strided convolution with LeakyReLU 0.2 (no
+    batch norm on the input layer) to (B, C, 4, 4), a strided convolution with batch norm and
+    LeakyReLU to (B, 2C, 2, 2), and, flattened, a linear layer to one logit per image. These are
+    Radford et al.'s rules (2015, Sec. 3): strided convolutions instead of pooling, batch norm in
+    both networks except the generator's output and the discriminator's input, ReLU in G with tanh
+    at its output, LeakyReLU in D.""",
 )
 def dcgan_digits() -> Canvas:
     c = Canvas("dcgan_digits", height=440)
     c.text(100, 20, "generator $G$", size="head", colour="dec")
     c.text(300, 20, "discriminator $D$", size="head", colour="enc")
-    g_rows = (("$z$", "(B, Z)"), ("linear", "(B, 2C, 2, 2)"), ("convT s2, BN, ReLU", "(B, C, 4, 4)"),
+    g_rows = (("$z$", "(B, Z)"), ("convT, BN, ReLU", "(B, 2C, 2, 2)"), ("convT s2, BN, ReLU", "(B, C, 4, 4)"),
               ("convT s2, tanh", "(B, 1, 8, 8)"))
     d_rows = (("image", "(B, 1, 8, 8)"), ("conv s2, LReLU", "(B, C, 4, 4)"), ("conv s2, BN, LReLU", "(B, 2C, 2, 2)"),
-              ("linear", "(B, 1) logit"))
+              ("flatten, linear", "(B, 1) logit"))
     ys = [64 + 82 * k for k in range(4)]
     for x, rows, role in ((100, g_rows, "dec"), (300, d_rows, "enc")):
         boxes = [c.box(x, y, 176, 44, name, role if k else "neutral", sub=shape) for k, (y, (name, shape)) in
