@@ -111,7 +111,7 @@ def _task(dataset: str, n_train: int, n_test: int, seed: int):
 
 def flip_rate_curves(
     rates: Sequence[float] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
-    seeds: Sequence[int] = (0, 1, 2),
+    seeds: Sequence[int] | None = None,
     scale: str = "cpu",
     *,
     dataset: str = "digits",
@@ -125,7 +125,8 @@ def flip_rate_curves(
     """Accuracy of an SVM (scikit-learn's SVC, ``kernel``, ``C``, ``gamma``) trained on labels flipped
     at each of ``rates``, by random flips and by ALFA with the same number of flips
     (round(rate * N)), each with and without k-NN sanitisation (``k``, ``eta``), measured on clean
-    test labels; one training set per seed.
+    test labels; one training set per seed (``seeds``: default ``at_scale(scale, cpu=range(5),
+    gpu=range(20))``).
 
     ``dataset``: ``"digits"`` (:func:`digits_pair` 1 vs 7, a new random half for training per seed;
     N = ``n_train`` or all of that half, about 180) or ``"synthetic"`` (:func:`xiao_synthetic`'s linear
@@ -133,9 +134,10 @@ def flip_rate_curves(
     ``{"dataset", "attack": "random"|"alfa", "defence": "none"|"knn", "rate", "seed", "flips",
     "wrong_labels" (training labels still wrong after the defence), "accuracy", "error"}``.
     """
+    check_choice("scale", scale, ("cpu", "gpu"))
+    seeds = at_scale(scale, cpu=range(5), gpu=range(20)) if seeds is None else seeds
     rates, seeds = _grid("rates", rates, real=True), _grid("seeds", seeds)
     check_choice("dataset", dataset, DATASETS)
-    check_choice("scale", scale, ("cpu", "gpu"))
     if n_train is None:
         n_train = at_scale(scale, cpu=100, gpu=300) if dataset == "synthetic" else 10_000
     check_int("n_train", n_train, min=k + 1)
@@ -171,7 +173,7 @@ class _MLP(nn.Module):
 
 def noise_absorption(
     rates: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9),
-    seeds: Sequence[int] = (0,),
+    seeds: Sequence[int] | None = None,
     scale: str = "cpu",
     *,
     smoothing: Sequence[float] = (0.0, 0.1),
@@ -179,32 +181,37 @@ def noise_absorption(
     hidden: int = 64,
     lr: float = 1e-2,
     weight_decay: float = 1e-4,
+    device: str | torch.device | None = None,
 ) -> list[dict]:
     """How much random label noise a small network absorbs on the ten digit classes, early in
     training and after it has had time to memorise.
 
-    For each seed: a random half of scikit-learn's digits (pixels / 16) for training, the rest for
+    For each seed (default ``at_scale(scale, cpu=(0,), gpu=(0, 1, 2, 3, 4))``): a random half of
+    scikit-learn's digits (pixels / 16) for training, the rest for
     testing; the training labels get :func:`~.flipping.random_flips` at each of ``rates`` (each flipped
     label uniformly one of the 9 others); an MLP 64 -> ``hidden`` -> 10 is trained full-batch with Adam
     (``lr``, ``weight_decay``) on the label-smoothed cross-entropy
     (:func:`~.smoothing.smoothed_cross_entropy`) for each eps in ``smoothing`` (0: the plain
     cross-entropy), and measured after each number of steps in ``checkpoints`` (default
-    ``at_scale(scale, cpu=(30, 150), gpu=(100, 600))``). Rows ``{"rate", "seed", "smoothing",
+    ``at_scale(scale, cpu=(30, 150), gpu=(60, 400))``). Rows ``{"rate", "seed", "smoothing",
     "steps", "accuracy" (clean test labels), "fits_noise" (share of the flipped training labels the
-    model reproduces: memorised noise; NaN at rate 0)}``. CPU only (the data are tiny); seeded."""
+    model reproduces: memorised noise; NaN at rate 0)}``. Runs on ``device`` (default CPU); seeded."""
+    check_choice("scale", scale, ("cpu", "gpu"))
+    seeds = at_scale(scale, cpu=(0,), gpu=(0, 1, 2, 3, 4)) if seeds is None else seeds
     rates, seeds = _grid("rates", rates, real=True), _grid("seeds", seeds)
     smoothing = _grid("smoothing", smoothing, real=True)
-    checkpoints = sorted(_grid("checkpoints", at_scale(scale, cpu=(30, 150), gpu=(100, 600))
+    checkpoints = sorted(_grid("checkpoints", at_scale(scale, cpu=(30, 150), gpu=(60, 400))
                                if checkpoints is None else checkpoints, low=1))
     check_int("hidden", hidden, min=1)
     check_real("lr", lr, low=0.0, low_open=True)
     check_real("weight_decay", weight_decay, low=0.0)
     digits = load_digits()
-    X_all = torch.tensor(digits.data / 16.0, dtype=torch.float32)  # (N, 64)
-    y_all = torch.tensor(digits.target, dtype=torch.long)  # (N,)
+    device = torch.device("cpu" if device is None else device)
+    X_all = torch.tensor(digits.data / 16.0, dtype=torch.float32, device=device)  # (N, 64)
+    y_all = torch.tensor(digits.target, dtype=torch.long, device=device)  # (N,)
     rows = []
     for seed in seeds:
-        order = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(seed))
+        order = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(seed)).to(device)
         train, test = order[: len(order) // 2], order[len(order) // 2:]
         X, y, Xt, yt = X_all[train], y_all[train], X_all[test], y_all[test]
         for rate in rates:
@@ -212,7 +219,7 @@ def noise_absorption(
             flipped = noisy != y
             for eps in smoothing:
                 torch.manual_seed(seed)
-                model = _MLP(hidden)
+                model = _MLP(hidden).to(device)
                 opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
                 for step in range(1, checkpoints[-1] + 1):
                     opt.zero_grad()
