@@ -5,15 +5,14 @@ sanitisation as the defence (Chapter 13).
    (the usual "symmetric" label noise).
 2. ALFA. Xiao, Xiao & Eckert (2012), *Adversarial Label Flips Attack on Support Vector Machines*,
    ECAI 2012, pp. 870-875
-   (https://www.sec.in.tum.de/i20/publications/adversarial-label-flips-attack-on-support-vector-machines),
-   Algorithm 1. The attacker
-   knows the learner (an SVM, here scikit-learn's :class:`~sklearn.svm.SVC`) and may flip labels up to
+   (https://www.sec.in.tum.de/i20/publications/adversarial-label-flips-attack-on-support-vector-machines).
+   The attacker knows the learner (an SVM, here scikit-learn's :class:`~sklearn.svm.SVC`) and may flip labels up to
    a budget. The n training points are doubled into an expanded set U of 2n points, every x_i once with
    its label y_i and once with -y_i; an indicator q (2n,) picks which copy the tainted set keeps
    (q_i + q_{n+i} = 1), and the flips must fit the budget (sum_i c_i q_{n+i} <= C). The attacker wants a
    tainted set on which the tainted SVM f fits well while the clean SVM f_S fits badly, i.e. it
    minimises sum_i q_i [V(y_i, f(x_i)) - V(y_i, f_S(x_i))] (plus f's regulariser), V the hinge loss.
-   With eps_i = V(y_i, f_S(x_i)) fixed (f_S trained once on the clean data), Algorithm 1 alternates
+   With eps_i = V(y_i, f_S(x_i)) fixed (f_S trained once on the clean data), ALFA alternates
    two convex problems: the QP (train f on the set q selects: an SVM with per-point weights q_i,
    giving xi_i = V(y_i, f(x_i)) on all of U) and the LP in q with xi fixed (:func:`flip_lp`), until q
    stops changing; it then flips the points whose q_{n+i} are largest while the budget lasts.
@@ -25,17 +24,17 @@ sanitisation as the defence (Chapter 13).
 Deviations from Xiao et al. (each also stated where it happens):
 
 - The QP step is scikit-learn's SVC (libsvm) fitted on the expanded set with ``sample_weight=q``:
-  libsvm scales C per point, so this is the paper's QP (6) with gamma_paper = C, for fractional q too.
-  Points with q_i = 0 are left out of the fit (a weight of zero contributes nothing to the QP).
+  libsvm scales C per point, so this is the paper's QP in f with its weight on the losses equal to
+  SVC's C, for fractional q too. Points with q_i = 0 are left out of the fit (a weight of zero contributes nothing to the QP).
 - The loop starts from seeded uniform random xi in [0, 1), as the authors' released code does
-  (ALFASVMLib, ``CAttackerSVMAlfa.m``: "a heuristic to avoid being stuck in the initial local optimum");
-  the paper's Algorithm 1 does not say how xi starts.
+  (ALFASVMLib, ``CAttackerSVMAlfa.m``, where a comment calls it a heuristic against getting stuck in
+  the first local optimum); we could not check what the paper's text says about the start.
 - Convergence: q changes by less than ``tol`` everywhere (the released code uses 1e-3), or ``max_iter``
   rounds (released code: 50).
 - Ties in the final sort of q_{n+1..2n} are broken by a seeded random order (the released code
   shuffles the data first, to the same effect).
-- Unit costs by default (c_i = 1, budget = number of flips), as in the paper's experiments; with unit
-  costs and an integer budget the LP's optimum is integral, and exactly ``budget`` labels are flipped.
+- Unit costs by default (c_i = 1, budget = number of flips), as in the released code (a flip rate);
+  with unit costs the final step flips exactly ``budget`` labels.
 
 Legend: N training points, D features, U = 2N points of the expanded set, K classes.
 """
@@ -156,7 +155,7 @@ def hinge_losses(model: SVC, X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def flip_lp(xi: object, eps: object, budget: float, costs: object | None = None) -> np.ndarray:
-    """One LP step of ALFA (Xiao et al. 2012, problem (7)), solved with :func:`scipy.optimize.linprog`
+    """One LP step of ALFA (Xiao et al. 2012: the problem in q with the losses fixed), solved with :func:`scipy.optimize.linprog`
     (HiGHS):
 
         min_q  sum_{i=1}^{2N} q_i (xi_i - eps_i)
@@ -207,7 +206,7 @@ def alfa(
     tol: float = 1e-3,
     seed: int = 0,
 ) -> np.ndarray:
-    """The Adversarial Label Flip Attack (Xiao, Xiao & Eckert 2012, Algorithm 1) on ``SVC(kernel, C,
+    """The Adversarial Label Flip Attack (Xiao, Xiao & Eckert 2012) on ``SVC(kernel, C,
     gamma)``; returns the tainted labels (N,) int64, in ``y``'s encoding ({-1, +1} or {0, 1}).
 
     ``X`` (N, D), ``y`` (N,) binary. ``budget``: with unit costs (``costs=None``), the number of flips
@@ -220,7 +219,7 @@ def alfa(
        times: q = :func:`flip_lp` (xi, eps); fit the SVM on U with ``sample_weight=q`` (the QP);
        xi = its hinge losses on U; stop when q moved by less than ``tol``.
     3. Sort q_{N+1..2N} in descending order and flip each point in that order whose cost still fits
-       the budget (Algorithm 1's last loop).
+       the budget (ALFA's last step).
     """
     yy = _as_labels("y", y)
     n = yy.size
