@@ -3,9 +3,8 @@ under ALFA, each with and without k-NN sanitisation; and how much random label n
 absorbs on the ten digit classes.
 
 - Xiao, Xiao & Eckert (2012), *Adversarial Label Flips Attack on Support Vector Machines*, ECAI 2012,
-  pp. 870-875: ALFA against random flips of the same budget, on synthetic 2-D patterns and real data
-  (:func:`flip_rate_curves`; our synthetic set: :func:`xiao_synthetic`; our real pair: two classes of
-  scikit-learn's digits, :func:`digits_pair`).
+  pp. 870-875: ALFA against random flips of the same budget (:func:`flip_rate_curves`; our synthetic
+  set: :func:`xiao_synthetic`; our real pair: two classes of scikit-learn's digits, :func:`digits_pair`).
 - Paudice, Munoz-Gonzalez & Lupu (2018), *Label Sanitization against Label Flipping Poisoning
   Attacks*, https://arxiv.org/abs/1803.00992: the k-NN relabelling defence (the "knn" rows).
 - Random label noise on a multiclass task (:func:`noise_absorption`): with symmetric noise at rate r
@@ -37,17 +36,18 @@ __all__ = ["xiao_synthetic", "digits_pair", "flip_rate_curves", "noise_absorptio
 PATTERNS = ("linear", "parabolic")
 DATASETS = ("synthetic", "digits")
 
-# The published numbers this chapter's runs stand beside. Only what could be checked against the
-# papers goes here; see the notes for what could not.
+# What the papers report, for the chapter's runs to stand beside. Only what could be checked goes
+# here: the claims are paraphrased from the abstracts; no figure or table value could be read from the
+# copies of the papers available when this was written, so ``values`` is empty rather than guessed.
 PUBLISHED_XIAO2012: dict = {
-    "source": "Xiao, Xiao & Eckert 2012, ECAI, pp. 870-875",
-    "claim": "ALFA degrades the SVM's accuracy far more than random flips of the same budget",
-    "values": [],  # no figure/table values could be verified from the stored copies of the paper
+    "source": "Xiao, Xiao & Eckert 2012, ECAI 2012, pp. 870-875 (abstract)",
+    "claim": "under the attack, the accuracy of the SVM is significantly degraded",
+    "values": [],
 }
 PUBLISHED_PAUDICE2018: dict = {
-    "source": "Paudice, Munoz-Gonzalez & Lupu 2018, arXiv:1803.00992",
-    "claim": "k-NN relabelling recovers most of the accuracy an optimal label-flipping attack removes",
-    "values": [],  # no figure values could be verified from the stored copies of the paper
+    "source": "Paudice, Munoz-Gonzalez & Lupu 2018, arXiv:1803.00992 (abstract)",
+    "claim": "detecting and relabelling suspicious training points mitigates label-flipping poisoning",
+    "values": [],
 }
 
 
