@@ -199,3 +199,110 @@ def test_calibration_validation_errors():
         fit_temperature(_logits(5, 3), _labels(3, 6))
     with pytest.raises(ValueError, match="val_logits must have shape \\(N, K\\)"):
         fit_temperature(_logits(5), _labels(3, 5))
+
+
+# ---------------------------------------------------------------- experiments (tiny runs)
+
+from coursekit.labels.smoothing_experiments import (MLP, MUELLER_DISTILLATION_MNIST, MUELLER_TABLE_2,  # noqa: E402
+                                                    calibration_experiment, digits_split, distillation_experiment,
+                                                    penultimate_picture, template_plane)
+
+
+def test_digits_split_is_seeded_disjoint_and_relabels_classes():
+    (xa, ya), (xv, yv), (xt, yt) = digits_split(3, n_train=100, n_val=50)
+    assert xa.shape == (100, 64) and xv.shape == (50, 64) and len(xt) == 1797 - 150
+    assert 0.0 <= float(xa.min()) and float(xa.max()) <= 1.0
+    (xb, yb), _, _ = digits_split(3, n_train=100, n_val=50)
+    assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    rows = {tuple(r) for r in torch.cat([xa, xv, xt]).tolist()}
+    assert len(rows) >= 1797 - 10  # the three parts together hold every image once (digits has a few duplicates)
+    (xc, yc), _, _ = digits_split(0, n_train=60, n_val=0, classes=(7, 3, 9))
+    assert set(yc.tolist()) == {0, 1, 2}
+    (xn, _), _, _ = digits_split(3, n_train=100, n_val=50, noise=0.4)
+    assert 0.35 < float((xn - xa).std()) < 0.45  # the same images, plus noise of standard deviation 0.4
+    with pytest.raises(ValueError, match="classes must be distinct digits"):
+        digits_split(0, classes=(1, 1, 2))
+    with pytest.raises(ValueError, match="n_train \\+ n_val must leave test examples"):
+        digits_split(0, n_train=1700, n_val=97)
+    with pytest.raises(ValueError, match="noise must be >= 0"):
+        digits_split(0, noise=-1.0)
+
+
+def test_template_plane_is_orthonormal_and_keeps_the_templates_distances():
+    torch.manual_seed(0)
+    head = torch.nn.Linear(6, 3)
+    basis = template_plane(head)  # (2, 7)
+    torch.testing.assert_close(basis @ basis.T, torch.eye(2))
+    t = torch.cat([head.weight, head.bias[:, None]], 1).detach()  # (3, 7)
+    p = t @ basis.T  # the plane passes through the three templates: their differences are kept exactly
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        torch.testing.assert_close((p[i] - p[j]).norm(), (t[i] - t[j]).norm())
+    with pytest.raises(ValueError, match="head must have 3 outputs"):
+        template_plane(torch.nn.Linear(6, 4))
+
+
+def test_calibration_experiment_rows_and_temperature_scaling_keeps_accuracy():
+    r = calibration_experiment((0.1,), seeds=(0,), settings=("calibrated",), n_bins=10)
+    methods = [s["method"] for s in r.summary()]
+    assert methods == ["eps=0", "TS", "eps=0.1"]
+    assert r.get("calibrated", "TS", "accuracy") == r.get("calibrated", "eps=0", "accuracy")
+    assert r.get("calibrated", "TS", "nll") < r.get("calibrated", "eps=0", "nll")
+    # softmax regression on clean digits is not overconfident, and smoothing makes it less confident still
+    assert r.get("calibrated", "eps=0", "overconfidence") < 0.02
+    assert r.get("calibrated", "eps=0.1", "confidence") < r.get("calibrated", "eps=0", "confidence")
+    assert r.get("calibrated", "eps=0.1", "ece") > r.get("calibrated", "eps=0", "ece")
+    b = r.bins[("calibrated", "eps=0")]
+    assert b.n == 1797 - 500 and len(b.count) == 10
+    assert {row["method"] for row in r.bin_records()} == {"eps=0", "TS", "eps=0.1"}
+    with pytest.raises(ValueError, match="settings must be drawn from"):
+        calibration_experiment(settings=("big",))
+    with pytest.raises(ValueError, match="eps_values\\[i\\] must be in \\[0, 1\\]"):
+        calibration_experiment((2.0,))
+
+
+def test_penultimate_picture_shapes_and_metrics():
+    p = penultimate_picture((0.0, 0.2), classes=(0, 1, 7), steps=30)
+    assert p.classes == (0, 1, 7)
+    assert len(p.templates) == 6 and {m["split"] for m in p.metrics} == {"train", "test"}
+    assert len(p.points) == 2 * 539  # 539 examples of 0, 1 and 7, each drawn once per eps
+    for m in p.metrics:
+        assert 0 < m["equidistance"] <= 1 and m["spread_ratio"] > 0 and 0 <= m["accuracy"] <= 1
+    assert p.get(0.2, "test", "accuracy") > 0.5
+    with pytest.raises(ValueError, match="classes must be three digits"):
+        penultimate_picture(classes=(0, 1))
+
+
+def test_distillation_experiment_rows():
+    d = distillation_experiment((0.0, 0.1), seeds=(0,), temperature=2.0, steps=(20, 20), n_train=200)
+    assert [r["teacher_eps"] for r in d.rows] == [0.0, 0.1] and d.temperature == 2.0
+    assert d.rows[0]["scratch_accuracy"] == d.rows[1]["scratch_accuracy"]
+    assert all(0.1 < r["student_accuracy"] <= 1 for r in d.rows)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        distillation_experiment(temperature=0.0)
+
+
+def test_mlp_features_are_the_heads_input():
+    torch.manual_seed(0)
+    m = MLP(64, (8, 5), 3)
+    x = torch.rand(4, 64)
+    assert m.features(x).shape == (4, 5)
+    torch.testing.assert_close(m(x), m.head(m.features(x)))
+
+
+def test_published_numbers_say_what_the_chapter_says():
+    for row in MUELLER_TABLE_2:  # Table 2: both fixes cut the ECE, temperature scaling a little more
+        assert row["ece_temperature"] < row["ece_baseline"] and row["ece_smoothing"] < row["ece_baseline"]
+        assert row["ece_temperature"] <= row["ece_smoothing"] and row["temperature"] > 1
+    hard, smooth = MUELLER_DISTILLATION_MNIST
+    assert smooth["teacher_error"] < hard["teacher_error"] and smooth["student_error"] > hard["student_error"]
+
+
+def test_distillation_paired_differences():
+    from coursekit.labels.smoothing_experiments import DistillationResults
+    rows = [{"teacher_eps": e, "seed": s, "student_accuracy": a} for e, s, a in
+            [(0.0, 0, 0.8), (0.1, 0, 0.7), (0.0, 1, 0.6), (0.1, 1, 0.65)]]
+    d = DistillationResults(rows, 4.0, 0.0)
+    assert d.paired(0.1) == pytest.approx([-0.1, 0.05])
+    assert d.mean(0.1) == pytest.approx(0.675)
+    with pytest.raises(ValueError, match="need rows for teacher_eps=0.3"):
+        d.paired(0.3)

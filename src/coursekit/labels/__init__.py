@@ -6,13 +6,16 @@
   scaling (Guo et al. 2017; Naeini et al. 2015).
 - :mod:`.smoothing_experiments`: Müller et al.'s (2019) experiments at toy scale: calibration
   with and without smoothing beside temperature scaling, the penultimate-layer picture, the
-  distillation penalty.
+  distillation penalty (import from the submodule: not re-exported here).
+- :mod:`.flipping`: random label flips, the ALFA attack on an SVM (Xiao et al. 2012), k-NN label
+  sanitisation (Paudice et al. 2018); :mod:`.flipping_experiments` runs them.
 
 Legend: N examples, K classes, M bins, D penultimate width.
 """
 
-from . import calibration, smoothing
+from . import calibration, flipping, smoothing
 from .calibration import *  # noqa: F401,F403
+from .flipping import *  # noqa: F401,F403
 from .smoothing import *  # noqa: F401,F403
 
-__all__ = [name for module in (smoothing, calibration) for name in module.__all__]
+__all__ = [name for module in (smoothing, calibration, flipping) for name in module.__all__]
