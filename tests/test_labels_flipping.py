@@ -274,3 +274,18 @@ def test_noise_absorption_rows():
 def test_experiment_validation(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_published_entries_structure():
+    """The papers' data the chapter places beside its curves: a verified quote, a paraphrase, what was not
+    verified, and values (if any) that each name their table/figure and say whether read from a plot."""
+    from coursekit.labels.flipping_experiments import PUBLISHED_PAUDICE2018, PUBLISHED_XIAO2012, VALUE_KEYS
+    for entry, year in ((PUBLISHED_XIAO2012, "2012"), (PUBLISHED_PAUDICE2018, "2018")):
+        assert year in entry["source"]
+        for key in ("quote", "claim", "verified", "not_verified"):
+            assert isinstance(entry[key], str) and entry[key].strip()
+        assert entry["quote"].endswith(".")
+        assert isinstance(entry["values"], list)
+        for v in entry["values"]:
+            assert set(v) == set(VALUE_KEYS) and isinstance(v["approximate"], bool)
+            assert "Table" in v["where"] or "Fig" in v["where"]

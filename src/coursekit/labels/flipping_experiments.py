@@ -31,22 +31,58 @@ from .flipping import alfa, knn_sanitise, random_flips, svm
 from .smoothing import smoothed_cross_entropy
 
 __all__ = ["xiao_synthetic", "digits_pair", "flip_rate_curves", "noise_absorption", "PUBLISHED_XIAO2012",
-           "PUBLISHED_PAUDICE2018"]
+           "PUBLISHED_PAUDICE2018", "VALUE_KEYS"]
 
 PATTERNS = ("linear", "parabolic")
 DATASETS = ("synthetic", "digits")
 
-# What the papers report, for the chapter's runs to stand beside. Only what could be checked goes
-# here: the claims are paraphrased from the abstracts; no figure or table value could be read from the
-# copies of the papers available when this was written, so ``values`` is empty rather than guessed.
+# What the papers report, for the chapter's runs to stand beside. Only what could be read in the papers'
+# own text goes in "quote"; "claim" paraphrases it. Checked 2026-11-30 through the search tools: for both
+# papers only the abstract (and the opening of the introduction) could be read, not the experimental
+# sections, so no data set, flip rate, k, eta, figure or table value is transcribed: ``values`` stays an
+# empty list rather than a guess. Each entry of ``values``, if one is ever added, is a dict with the
+# keys VALUE_KEYS (``where`` names the table/figure and section; ``approximate`` is True for anything
+# read from a plot).
+VALUE_KEYS = ("where", "dataset", "kernel", "attack", "defence", "rate", "metric", "value", "approximate")
+
 PUBLISHED_XIAO2012: dict = {
-    "source": "Xiao, Xiao & Eckert 2012, ECAI 2012, pp. 870-875 (abstract)",
-    "claim": "under the attack, the accuracy of the SVM is significantly degraded",
+    "source": ("Xiao, Xiao & Eckert 2012, Adversarial Label Flips Attack on Support Vector Machines, "
+               "ECAI 2012 (Frontiers in Artificial Intelligence and Applications 242, IOS Press), pp. 870-875"),
+    # Abstract, last sentence: the paper's text as copied at https://www.aipaper.cc/paper/6909d7b34d0fb96d11dd73d2
+    # and the TUM research portal (portal.fis.tum.de); the TUM chair's page carries an earlier wording
+    # ("the performance of SVMs is significantly degraded").
+    "quote": "Experiments demonstrate that the accuracy of classifiers is significantly degraded under the attack.",
+    "claim": ("ALFA, the label-flip attack the paper derives for SVMs, significantly degrades the classifiers' "
+              "accuracy in the authors' experiments (abstract)"),
+    "verified": "abstract only",
+    "not_verified": ("Section on experiments: data sets, flip rates, kernels, the baselines and the error rates "
+                     "of ALFA vs random flips (no figure or table could be read)"),
+    # Not the ECAI paper: the authors' released MATLAB library (github.com/feuerchop/ALFASVMLib), written for
+    # the 2015 Neurocomputing follow-up (Xiao, Biggio, Nelson, Xiao, Eckert & Roli, "Support vector machines
+    # under adversarial label contamination"), read in its scripts paper_exp1.m / paper_exp2.m.
+    "released_code": {
+        "toy_sets": "linear.mat and parabolic.mat (2-D), C=1, gamma=0.5, 20% train / 80% test hold-out",
+        "real_sets": ("flip rates linspace(0, 0.2, 10) of the training set; 5 random train/test splits; "
+                      "C, gamma by 5-fold CV over 2^[-7, 10] x 2^[-7, 5]; test error mean/min/max"),
+        "baselines": ("ALFA, ALFA-Cr, ALFA-Tilt, far-first, near-first, random, correlated clusters, "
+                      "and the SVM without flips"),
+    },
     "values": [],
 }
 PUBLISHED_PAUDICE2018: dict = {
-    "source": "Paudice, Munoz-Gonzalez & Lupu 2018, arXiv:1803.00992 (abstract)",
-    "claim": "detecting and relabelling suspicious training points mitigates label-flipping poisoning",
+    "source": ("Paudice, Munoz-Gonzalez & Lupu 2018, Label Sanitization against Label Flipping Poisoning "
+               "Attacks, arXiv:1803.00992 (v2, 2 Oct 2018); ECML PKDD 2018 Workshops, pp. 5-15"),
+    # Abstract, last sentence, from the arXiv abstract page (v2) and the groundai.com copy of the paper.
+    # Venue and pages as several citing works give them (not read in the paper itself).
+    "quote": ("In this paper we propose an efficient algorithm to perform optimal label flipping poisoning "
+              "attacks and a mechanism to detect and relabel suspicious data points, mitigating the effect "
+              "of such poisoning attacks."),
+    "claim": ("detecting and relabelling suspicious training points mitigates label-flipping poisoning; the "
+              "paper also proposes its own optimal label-flipping attack, which is not ALFA (abstract)"),
+    "verified": "abstract only",
+    "not_verified": ("Algorithm 1's exact rule (>= or > eta, the point itself among its neighbours or not), the "
+                     "k and eta used, the data sets, and the error/accuracy curves with and without "
+                     "sanitisation vs the fraction of poisoned points (no figure or table could be read)"),
     "values": [],
 }
 
