@@ -242,7 +242,7 @@ def test_template_plane_is_orthonormal_and_keeps_the_templates_distances():
 
 
 def test_calibration_experiment_rows_and_temperature_scaling_keeps_accuracy():
-    r = calibration_experiment((0.1,), seeds=(0,), settings=("calibrated",), n_bins=10)
+    r = calibration_experiment((0.1,), seeds=(0,), settings=("calibrated",), n_bins=10, device="cpu")
     methods = [s["method"] for s in r.summary()]
     assert methods == ["eps=0", "TS", "eps=0.1"]
     assert r.get("calibrated", "TS", "accuracy") == r.get("calibrated", "eps=0", "accuracy")
@@ -266,7 +266,8 @@ def test_penultimate_picture_shapes_and_metrics():
     assert len(p.templates) == 6 and {m["split"] for m in p.metrics} == {"train", "test"}
     assert len(p.points) == 2 * 539  # 539 examples of 0, 1 and 7, each drawn once per eps
     for m in p.metrics:
-        assert 0 < m["equidistance"] <= 1 and m["spread_ratio"] > 0 and 0 <= m["accuracy"] <= 1
+        assert 0 < m["centre_ratio"] <= 1 and 0 <= m["asymmetry"] < 1 and m["spread_ratio"] > 0
+        assert 0 <= m["accuracy"] <= 1 and m["spread_ratio_full"] > 0
     assert p.get(0.2, "test", "accuracy") > 0.5
     with pytest.raises(ValueError, match="classes must be three digits"):
         penultimate_picture(classes=(0, 1))
@@ -279,6 +280,15 @@ def test_distillation_experiment_rows():
     assert all(0.1 < r["student_accuracy"] <= 1 for r in d.rows)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         distillation_experiment(temperature=0.0)
+
+
+def test_wrong_template_asymmetry_by_hand():
+    from coursekit.labels.smoothing_experiments import _wrong_template_asymmetry
+    templates = torch.tensor([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    xy = torch.tensor([[0.0, 0.0], [1.0, 0.0]])  # both class 0: the first equidistant from templates 1 and 2
+    y = torch.tensor([0, 0])
+    d1, d2 = 3.0, 17 ** 0.5
+    assert _wrong_template_asymmetry(xy, y, templates) == pytest.approx((0 + abs(d1 - d2) / (d1 + d2)) / 2)
 
 
 def test_mlp_features_are_the_heads_input():

@@ -132,6 +132,13 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps:
     return model.eval()
 
 
+def _to(device, *pairs):
+    """The (x, y) pairs of :func:`digits_split` moved to ``device`` (None: left on the CPU)."""
+    if device is None:
+        return pairs
+    return tuple((x.to(device), y.to(device)) for x, y in pairs)
+
+
 def _scores(logits: torch.Tensor, y: torch.Tensor, n_bins: int) -> dict:
     bins = reliability_bins(logits, y, n_bins, from_logits=True)
     return {"accuracy": float((logits.argmax(-1) == y).float().mean()), "nll": float(F.cross_entropy(logits, y)),
@@ -195,13 +202,14 @@ def _method(eps: float) -> str:
 
 def calibration_experiment(eps_values: Sequence[float] = (0.0, 0.05, 0.1, 0.2), seeds: Sequence[int] = (0, 1, 2),
                            scale: str = "cpu", *, settings: Sequence[str] = ("overconfident", "calibrated"),
-                           n_bins: int = 15) -> CalibrationResults:
+                           n_bins: int = 15, device: str | torch.device | None = None) -> CalibrationResults:
     """ECE, NLL, accuracy and reliability bins on the digits' test split for each smoothing
     ``eps`` (Müller et al. 2019, Sec. 3), and for the eps = 0 model after temperature scaling
     fitted on the validation split (Guo et al. 2017, Sec. 4.2), in each of ``settings``
     (``"overconfident"``: a wide MLP memorising 300 noisy digits; ``"calibrated"``: softmax
     regression on 200 clean digits). ``scale="gpu"``: MLP widths 1024 instead of 256 and twice
-    the steps. eps = 0 is always run (temperature scaling needs it)."""
+    the steps. eps = 0 is always run (temperature scaling needs it). Runs on ``device`` (default
+    CPU)."""
     check_int("n_bins", n_bins, min=1)
     for eps in eps_values:
         check_real("eps_values[i]", eps, low=0.0, high=1.0)
@@ -218,10 +226,11 @@ def calibration_experiment(eps_values: Sequence[float] = (0.0, 0.05, 0.1, 0.2), 
         cfg = SETTINGS[setting]
         steps = cfg["steps"] * at_scale(scale, cpu=1, gpu=2)
         for seed in seeds:
-            (xtr, ytr), (xva, yva), (xte, yte) = digits_split(seed, n_train=cfg["n_train"], noise=cfg["noise"])
+            (xtr, ytr), (xva, yva), (xte, yte) = _to(device, *digits_split(seed, n_train=cfg["n_train"],
+                                                                            noise=cfg["noise"]))
             for eps in eps_values:
                 torch.manual_seed(seed)
-                model = MLP(64, () if cfg["linear"] else (width, width), 10)
+                model = MLP(64, () if cfg["linear"] else (width, width), 10).to(xtr.device)
                 train_classifier(model, xtr, ytr, eps=eps, steps=steps, lr=cfg["lr"])
                 with torch.no_grad():
                     z_val, z_test = model(xva), model(xte)  # (N, K)
@@ -233,8 +242,8 @@ def calibration_experiment(eps_values: Sequence[float] = (0.0, 0.05, 0.1, 0.2), 
                     rows.append({"setting": setting, "method": method, "eps": eps, "seed": seed,
                                  **_scores(z, yte, n_bins), "temperature": temp})
                     pooled.setdefault((setting, method), ([], []))
-                    pooled[(setting, method)][0].append(z)
-                    pooled[(setting, method)][1].append(yte)
+                    pooled[(setting, method)][0].append(z.cpu())
+                    pooled[(setting, method)][1].append(yte.cpu())
     bins = {key: reliability_bins(torch.cat(zs), torch.cat(ys), n_bins, from_logits=True)
             for key, (zs, ys) in pooled.items()}
     return CalibrationResults(rows, bins, time.perf_counter() - t0, tuple(settings))
@@ -247,10 +256,12 @@ class PenultimateResults:
     """``points``: one dict per example: eps, split (``"train"``/``"test"``), label (0..2, the
     position in ``classes``), digit, x, y (coordinates on the templates' plane). ``templates``:
     one dict per (eps, label): the template's own coordinates. ``metrics``: one dict per
-    (eps, split): accuracy, spread_ratio (mean distance of a point to its class centre over the
-    mean distance between centres: lower = tighter clusters), equidistance (shortest over longest
-    centre-to-centre distance: 1 = an equilateral triangle), and the same spread ratio measured
-    in the full D-dimensional penultimate space (spread_ratio_full)."""
+    (eps, split): accuracy; spread_ratio (mean distance of a point to its class centre over the
+    mean distance between centres: lower = tighter clusters); asymmetry (mean over examples of
+    |d_j - d_k| / (d_j + d_k), the distances to the templates of the two wrong classes: 0 = each
+    example equidistant from them, the paper's "equally distant to the templates of the other
+    classes"); centre_ratio (shortest over longest centre-to-centre distance: 1 = an equilateral
+    triangle); spread_ratio_full (the spread ratio in the full (D+1)-dimensional space)."""
 
     points: list[dict]
     templates: list[dict]
@@ -277,18 +288,31 @@ def template_plane(head: nn.Linear) -> torch.Tensor:
 
 
 def _cluster_metrics(z: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """(spread ratio, shortest / longest centre distance) of three labelled clusters z (N, d)."""
     centres = torch.stack([z[y == k].mean(0) for k in range(3)])  # (3, d)
     spread = torch.stack([(z[y == k] - centres[k]).norm(dim=1).mean() for k in range(3)]).mean()
     dist = torch.stack([(centres[i] - centres[j]).norm() for i, j in ((0, 1), (0, 2), (1, 2))])
     return float(spread / dist.mean()), float(dist.min() / dist.max())
 
 
+def _wrong_template_asymmetry(xy: torch.Tensor, y: torch.Tensor, templates: torch.Tensor) -> float:
+    """Mean over examples of |d_j - d_k| / (d_j + d_k), d_j and d_k the distances from the example
+    to the two templates of the OTHER classes (0 = equidistant from them, Müller et al.'s Sec. 2).
+    xy (N, 2), y (N,), templates (3, 2), all on the templates' plane, where the distances to the
+    templates are those of the full space less a part common to the three."""
+    d = torch.cdist(xy, templates)  # (N, 3)
+    wrong = d[torch.arange(3)[None, :] != y[:, None]].view(-1, 2)  # (N, 2)
+    return float(((wrong[:, 0] - wrong[:, 1]).abs() / wrong.sum(1)).mean())
+
+
 def penultimate_picture(eps_values: Sequence[float] = (0.0, 0.1), classes: Sequence[int] = (0, 1, 2), seed: int = 0,
-                        scale: str = "cpu", *, steps: int | None = None) -> PenultimateResults:
+                        scale: str = "cpu", *, steps: int | None = None,
+                        device: str | torch.device | None = None) -> PenultimateResults:
     """Müller et al.'s Fig. 1 on digits: a 64-D-D-3 MLP (D = 64 on CPU, 256 on GPU) trained on
     half of the examples of three ``classes`` with each smoothing ``eps``; the penultimate
     activations of the train and test halves projected on the plane through the three templates
-    (:func:`template_plane`), and how tight and how equidistant the three clusters are."""
+    (:func:`template_plane`), and how tight and how equidistant the three clusters are. ``steps``:
+    Adam steps (default 400 on CPU, 1000 on GPU). Runs on ``device`` (default CPU)."""
     classes = tuple(int(c) for c in classes)
     if len(classes) != 3:
         raise ValueError(f"classes must be three digits, got {classes!r}")
@@ -297,11 +321,12 @@ def penultimate_picture(eps_values: Sequence[float] = (0.0, 0.1), classes: Seque
     width = at_scale(scale, cpu=64, gpu=256)
     steps = at_scale(scale, cpu=400, gpu=1000) if steps is None else steps
     t0 = time.perf_counter()
-    (xtr, ytr), _, (xte, yte) = digits_split(seed, n_train=270, n_val=0, classes=classes)
+    (xtr, ytr), _, (xte, yte) = _to(device, *digits_split(seed, n_train=270, n_val=0, classes=classes))
     points, templates, metrics = [], [], []
     for eps in eps_values:
         torch.manual_seed(seed)
-        model = train_classifier(MLP(64, (width, width), 3), xtr, ytr, eps=float(eps), steps=steps, lr=2e-3)
+        model = train_classifier(MLP(64, (width, width), 3).to(xtr.device), xtr, ytr, eps=float(eps), steps=steps,
+                                 lr=2e-3)
         basis = template_plane(model.head)  # (2, D+1)
         tpl = torch.cat([model.head.weight, model.head.bias[:, None]], 1).detach() @ basis.T  # (3, 2)
         templates += [{"eps": float(eps), "label": k, "digit": classes[k], "x": float(tpl[k, 0]),
@@ -309,13 +334,15 @@ def penultimate_picture(eps_values: Sequence[float] = (0.0, 0.1), classes: Seque
         with torch.no_grad():
             for split, x, y in (("train", xtr, ytr), ("test", xte, yte)):
                 h = model.features(x)  # (N, D)
-                h1 = torch.cat([h, torch.ones(len(h), 1)], 1)  # (N, D+1)
-                xy = h1 @ basis.T  # (N, 2)
-                spread, equi = _cluster_metrics(xy, y)
-                spread_full, _ = _cluster_metrics(h1, y)
-                acc = float((model.head(h).argmax(-1) == y).float().mean())
+                h1 = torch.cat([h, h.new_ones(len(h), 1)], 1)  # (N, D+1)
+                xy = (h1 @ basis.T).cpu()  # (N, 2)
+                y = y.cpu()
+                spread, centres = _cluster_metrics(xy, y)
+                spread_full, _ = _cluster_metrics(h1.cpu(), y)
+                acc = float((model.head(h).argmax(-1).cpu() == y).float().mean())
                 metrics.append({"eps": float(eps), "split": split, "accuracy": acc, "spread_ratio": spread,
-                                "equidistance": equi, "spread_ratio_full": spread_full})
+                                "asymmetry": _wrong_template_asymmetry(xy, y, tpl.cpu()), "centre_ratio": centres,
+                                "spread_ratio_full": spread_full})
                 points += [{"eps": float(eps), "split": split, "label": int(k), "digit": classes[int(k)],
                             "x": float(a), "y": float(b)} for (a, b), k in zip(xy.tolist(), y)]
     return PenultimateResults(points, templates, metrics, classes, time.perf_counter() - t0)
@@ -354,14 +381,15 @@ class DistillationResults:
 
 def distillation_experiment(teacher_eps: Sequence[float] = (0.0, 0.1, 0.3), seeds: Sequence[int] = (0, 1, 2),
                             temperature: float = 4.0, scale: str = "cpu", *, noise: float = 0.4,
-                            n_train: int = 500, steps: tuple[int, int] | None = None) -> DistillationResults:
+                            n_train: int = 500, steps: tuple[int, int] | None = None,
+                            device: str | torch.device | None = None) -> DistillationResults:
     """Müller et al.'s Sec. 4 at toy scale: for each seed, teachers (64-W-W-10 MLPs, W = 256 on
     CPU, 1024 on GPU) trained with each smoothing ``teacher_eps`` on ``n_train`` noisy digits; a
     student (64-16-10) distilled from each on the same inputs with the teacher's softmax at
     ``temperature`` as its only target (Hinton et al. 2015; the paper's beta = 1: the true labels
     are ignored), the student's logits divided by the same temperature; its test accuracy beside
     the same student trained on the hard labels. ``steps``: (teacher, student) Adam steps
-    (default 150, 200 on CPU; 400, 1000 on GPU)."""
+    (default 150, 200 on CPU; 400, 1000 on GPU). Runs on ``device`` (default CPU)."""
     from ..compression.distill import distillation_loss  # Hinton et al.'s T^2-scaled soft loss
 
     check_real("temperature", temperature, low=0.0, low_open=True)
@@ -376,19 +404,20 @@ def distillation_experiment(teacher_eps: Sequence[float] = (0.0, 0.1, 0.3), seed
     t0 = time.perf_counter()
     rows = []
     for seed in seeds:
-        (xtr, ytr), _, (xte, yte) = digits_split(seed, n_train=n_train, n_val=0, noise=noise)
+        (xtr, ytr), _, (xte, yte) = _to(device, *digits_split(seed, n_train=n_train, n_val=0, noise=noise))
         torch.manual_seed(seed + 1000)
-        scratch = train_classifier(MLP(64, (16,), 10), xtr, ytr, steps=s_steps, lr=1e-2)
+        scratch = train_classifier(MLP(64, (16,), 10).to(xtr.device), xtr, ytr, steps=s_steps, lr=1e-2)
         with torch.no_grad():
             scratch_acc = float((scratch(xte).argmax(-1) == yte).float().mean())
         for eps in teacher_eps:
             torch.manual_seed(seed)
-            teacher = train_classifier(MLP(64, (width, width), 10), xtr, ytr, eps=float(eps), steps=t_steps)
+            teacher = train_classifier(MLP(64, (width, width), 10).to(xtr.device), xtr, ytr, eps=float(eps),
+                                       steps=t_steps)
             with torch.no_grad(), eval_mode(teacher):
                 t_logits = teacher(xtr)
                 teacher_acc = float((teacher(xte).argmax(-1) == yte).float().mean())
             torch.manual_seed(seed + 1000)  # the same student initialisation for every teacher
-            student = MLP(64, (16,), 10)
+            student = MLP(64, (16,), 10).to(xtr.device)
             opt = torch.optim.Adam(student.parameters(), lr=1e-2)
             for _ in range(s_steps):
                 opt.zero_grad()
