@@ -32,6 +32,7 @@ from coursekit.gan import (
     load_digits_tensor,
     member,
     mode_coverage,
+    mode_eval,
     optimal_discriminator,
     ring_centres,
     ring_sampler,
@@ -294,6 +295,16 @@ def test_losses_per_member_and_bad_input():
     per = discriminator_loss(r, f, reduction="none")
     assert per.shape == (3,)
     torch.testing.assert_close(per[1], discriminator_loss(r[1], f[1]))
+    labels = torch.tensor([1.0, 0.9, 0.7])  # one positive target per member
+    masks = (torch.rand(3, 5) < 0.5, torch.rand(3, 5) < 0.5)
+    per_arm = discriminator_loss(r, f, real_label=labels, masks=masks, reduction="none")
+    for e in range(3):
+        torch.testing.assert_close(per_arm[e], discriminator_loss(r[e], f[e], real_label=labels[e].item(),
+                                                              masks=(masks[0][e], masks[1][e])))
+    with pytest.raises(ValueError, match=r"real_label must be in \(0, 1\]"):
+        discriminator_loss(r, f, real_label=torch.tensor([1.0, 0.0, 0.5]))
+    with pytest.raises(ValueError, match=r"real_label must have shape \(3\)"):
+        discriminator_loss(r, f, real_label=torch.tensor([1.0, 0.9]))
     torch.testing.assert_close(discriminator_loss(r, f), per.sum())
     torch.testing.assert_close(generator_loss(f, reduction="none")[2], generator_loss(f[2]))
     with pytest.raises(ValueError, match="kind must be one of"):
@@ -372,6 +383,7 @@ def test_train_gan_logs_rows_and_moves_the_generator():
     assert all(0 < r["d_real"] < 1 and 0 < r["d_fake"] < 1 for r in train)
     assert h.curve("spread", "eval")[0] == [4, 8, 12]
     assert not G.training and not D.training
+    assert all(p.requires_grad for p in D.parameters())  # G's steps freeze D only while they run
     torch.manual_seed(0)
     G0 = MLPGenerator(MLPGeneratorConfig(data_dim=2, noise_dim=3, width=8, depth=2, batch_norm=True))
     assert not torch.allclose(generate(G, 8), generate(G0, 8))
@@ -408,8 +420,10 @@ def test_resume_after_an_interruption_is_exact(tmp_path, log_every, checkpoint_e
     torch.testing.assert_close(G2.state_dict(), G_ref.state_dict(), atol=0, rtol=0)
 
 
-@pytest.mark.parametrize("batch_norm, minibatch, flip", [(False, "none", 0.0), (True, "std", 0.2), (False, "discrimination", 0.0)])
-def test_training_seeds_together_equals_training_them_apart(batch_norm, minibatch, flip):
+@pytest.mark.parametrize("batch_norm, minibatch, flip, real_label", [
+    (False, "none", 0.0, 0.9), (True, "std", 0.2, 0.9), (False, "discrimination", 0.0, 0.9),
+    (False, "none", [0.0, 0.3], [1.0, 0.8])])  # per-member arms: the ablation's smoothing and flipping
+def test_training_seeds_together_equals_training_them_apart(batch_norm, minibatch, flip, real_label):
     gcfg = MLPGeneratorConfig(data_dim=2, noise_dim=3, width=8, depth=2, batch_norm=batch_norm)
     dcfg = MLPDiscriminatorConfig(data_dim=2, width=8, depth=2, batch_norm=batch_norm, minibatch=minibatch)
     seeds = [0, 5]
@@ -418,11 +432,13 @@ def test_training_seeds_together_equals_training_them_apart(batch_norm, minibatc
     # gradients are pure rounding noise; in float32 Adam turns that noise into visible steps
     gs, ds = [g.double() for g in gs], [d.double() for d in ds]
     G, D = stack_models(gs), stack_models(ds)
-    kw = dict(batch_size=16, lr=5e-3, flip=flip, real_label=0.9, log_every=5, eval_every=10, progress=False,
+    kw = dict(batch_size=16, lr=5e-3, log_every=5, eval_every=10, progress=False,
               eval_fn=lambda g: {"mean": generate(g, 20).mean(dim=(-1, -2))})
-    hs = train_gan_seeds(G, D, ring_sampler(), 20, seeds=seeds, **kw)
+    hs = train_gan_seeds(G, D, ring_sampler(), 20, seeds=seeds, flip=flip, real_label=real_label, **kw)
     for i, s in enumerate(seeds):
-        h = train_gan(gs[i], ds[i], ring_sampler(), 20, seed=s, **kw)
+        one = dict(flip=flip[i] if isinstance(flip, list) else flip,
+                   real_label=real_label[i] if isinstance(real_label, list) else real_label)
+        h = train_gan(gs[i], ds[i], ring_sampler(), 20, seed=s, **one, **kw)
         for a, b in zip(member(G, i).state_dict().values(), gs[i].state_dict().values()):
             torch.testing.assert_close(a, b, atol=1e-9, rtol=1e-9)
         for a, b in zip(member(D, i).state_dict().values(), ds[i].state_dict().values()):
@@ -480,6 +496,10 @@ def test_train_gan_seeds_rejects_mismatches():
         train_gan_seeds(stack_models(gs), stack_models(ds), ring_sampler(), 2, seeds=[0])
     with pytest.raises(ValueError, match="ensembles of the same size"):
         train_gan_seeds(stack_models(gs), ds[0], ring_sampler(), 2, seeds=[0, 1])
+    with pytest.raises(ValueError, match=r"flip must be one number or 2 numbers \(one per member\), got 3"):
+        train_gan_seeds(stack_models(gs), stack_models(ds), ring_sampler(), 2, seeds=[0, 1], flip=[0.1] * 3)
+    with pytest.raises(ValueError, match=r"real_label must be in \(0, 1\]"):
+        train_gan_seeds(stack_models(gs), stack_models(ds), ring_sampler(), 2, seeds=[0, 1], real_label=[1.0, 0.0])
     with pytest.raises(ValueError, match="train it with train_gan_seeds"):
         train_gan(stack_models(gs), stack_models(ds), ring_sampler(), 2)
 
@@ -598,3 +618,16 @@ def test_mode_coverage_follows_veegans_definition():
         mode_coverage(torch.zeros(5, 3), c, std)
     with pytest.raises(ValueError, match="std must be > 0"):
         mode_coverage(real, c, 0.0)
+
+
+def test_mode_eval_is_an_eval_fn_for_one_run_and_for_seeds():
+    c = ring_centres()
+    gs, ds = _members([0, 1])
+    fn = mode_eval(c, 0.02, n=100, seed=2)
+    one = fn(gs[0])
+    assert one == mode_coverage(generate(gs[0], 100, seed=2), c, 0.02).as_dict()
+    both = fn(stack_models(gs))
+    assert both["modes"][1] == fn(gs[1])["modes"] and both["high_quality"][0] == one["high_quality"]
+    hs = train_gan_seeds(stack_models(gs), stack_models(ds), ring_sampler(), 2, seeds=[0, 1], batch_size=8,
+                         eval_fn=fn, progress=False)
+    assert set(hs[1].rows[-1]) == {"step", "split", "modes", "high_quality"}

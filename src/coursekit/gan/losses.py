@@ -63,7 +63,8 @@ def discriminator_loss(
     reduction: str = "sum",
 ) -> torch.Tensor:
     """mean BCE(real_logits, t_real) + mean BCE(fake_logits, t_fake): -V(D, G) when
-    ``real_label=1`` and ``flip=0`` (log 4 ~ 1.386 at D = 1/2).
+    ``real_label=1`` and ``flip=0`` (log 4 ~ 1.386 at D = 1/2). For (E, B) logits,
+    ``real_label`` may be an (E,) tensor: one positive target per member.
 
     t_real = ``real_label`` (one-sided smoothing when < 1), t_fake = 0; where a label is flipped
     (probability ``flip``, drawn with ``generator``, or the given boolean ``masks`` (real, fake)
@@ -71,9 +72,16 @@ def discriminator_loss(
     ``fake_logits`` may hold a different batch size from ``real_logits``."""
     check_tensor("real_logits", real_logits, dtype="float")
     check_tensor("fake_logits", fake_logits, shape=(*real_logits.shape[:-1], None), dtype="float")
-    check_real("real_label", real_label, low=0.0, high=1.0, low_open=True)
+    if isinstance(real_label, torch.Tensor):  # one positive target per member: (E,) for (E, B) logits
+        check_tensor("real_label", real_label, shape=(real_logits.shape[0],) if real_logits.dim() == 2 else (-1,),
+                     dtype="float")
+        if not bool(((real_label > 0) & (real_label <= 1)).all()):
+            raise ValueError(f"real_label must be in (0, 1], got {real_label.tolist()}")
+        real_label = real_label.to(real_logits).unsqueeze(-1)  # (E, 1)
+    else:
+        check_real("real_label", real_label, low=0.0, high=1.0, low_open=True)
     check_real("flip", flip, low=0.0, high=1.0)
-    t_real = torch.full_like(real_logits, real_label)
+    t_real = torch.zeros_like(real_logits) + real_label
     t_fake = torch.zeros_like(fake_logits)
     if masks is None and flip > 0:
         if real_logits.shape != fake_logits.shape:
@@ -85,7 +93,7 @@ def discriminator_loss(
         check_tensor("masks[0]", m_real, shape=tuple(real_logits.shape), dtype=torch.bool)
         check_tensor("masks[1]", m_fake, shape=tuple(fake_logits.shape), dtype=torch.bool)
         t_real = torch.where(m_real.to(real_logits.device), 0.0, t_real)
-        t_fake = torch.where(m_fake.to(fake_logits.device), real_label, t_fake)
+        t_fake = torch.where(m_fake.to(fake_logits.device), torch.zeros_like(fake_logits) + real_label, t_fake)
     real = F.binary_cross_entropy_with_logits(real_logits, t_real, reduction="none").mean(-1)
     fake = F.binary_cross_entropy_with_logits(fake_logits, t_fake, reduction="none").mean(-1)
     return _reduce(real + fake, reduction)

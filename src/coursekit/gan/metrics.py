@@ -19,11 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Callable
+
 import torch
+from torch import nn
 
 from ..utils import check_int, check_real, check_tensor
+from .training import generate
 
-__all__ = ["ModeCoverage", "mode_coverage"]
+__all__ = ["ModeCoverage", "mode_coverage", "mode_eval"]
 
 
 @dataclass(frozen=True)
@@ -70,3 +74,21 @@ def mode_coverage(
         high_quality=float(good.double().mean()) if samples.shape[0] else 0.0,
         counts=tuple(int(c) for c in counts),
     )
+
+
+def mode_eval(
+    centres: torch.Tensor, std: float, *, n: int = 2500, seed: int = 0, threshold: float = 3.0, min_count: int = 1
+) -> Callable[[nn.Module], dict[str, float | list[float]]]:
+    """An ``eval_fn`` for :func:`coursekit.gan.train_gan` / ``train_gan_seeds``: draws ``n``
+    samples (VEEGAN: 2,500) with noise seeded ``seed`` and returns ``{"modes": ...,
+    "high_quality": ...}`` (one number each, or E numbers for an ensemble)."""
+    check_int("n", n, min=1)
+    check_tensor("centres", centres, shape=("K", None), dtype="float")
+
+    def eval_fn(generator: nn.Module) -> dict[str, float | list[float]]:
+        result = mode_coverage(generate(generator, n, seed=seed), centres, std, threshold=threshold, min_count=min_count)
+        if isinstance(result, ModeCoverage):
+            return result.as_dict()
+        return {"modes": [r.modes for r in result], "high_quality": [r.high_quality for r in result]}
+
+    return eval_fn

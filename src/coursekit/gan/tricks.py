@@ -52,7 +52,8 @@ class MinibatchStd(nn.Module):
         check_tensor("x", x, dtype="float")
         if x.dim() < 2:
             raise ValueError(f"x must have shape (..., B, F), got a {x.dim()}-d tensor of shape {tuple(x.shape)}")
-        var = x.var(dim=-2, unbiased=False, keepdim=True)  # (..., 1, F)
+        centred = x - x.mean(dim=-2, keepdim=True)  # (..., B, F)
+        var = (centred * centred).mean(dim=-2, keepdim=True)  # (..., 1, F); biased (twice as fast as .var's backward)
         std = torch.sqrt(var + 1e-8).mean(dim=-1, keepdim=True)  # (..., 1, 1)
         return torch.cat([x, std.expand(*x.shape[:-1], 1)], dim=-1)  # (..., B, F + 1)
 
