@@ -5,17 +5,20 @@ Müller, Kornblith & Hinton (2019), *When Does Label Smoothing Help?*, NeurIPS,
 https://arxiv.org/abs/1906.02629:
 
 - Sec. 2 and Fig. 1: the penultimate layer's activations x of three classes, projected on the
-  plane through those classes' templates (the last layer's rows w_k; the logit is x^T w_k, so
-  it grows as x nears w_k): with smoothing, each class forms a tight cluster, equally far from
-  the templates of the other classes. :func:`penultimate_picture`.
-- Sec. 3, Table 2 and the reliability diagrams: smoothing alone calibrates about as well as
-  temperature scaling (Guo et al. 2017) does after training. :func:`calibration_experiment`,
-  run where the plain model is overconfident AND where it is not (there smoothing pushes it to
-  under-confidence: the paper does not claim smoothing always helps, and it does not).
-- Sec. 4: a teacher trained with smoothing is a worse teacher for distillation (Hinton et al.
-  2015) even when it is as accurate. :func:`distillation_experiment`.
+  plane through those classes' templates (the last layer's rows w_k, bias included; the logit is
+  x^T w_k, so it grows as x nears w_k): with smoothing (alpha = 0.1 in the figure), each class
+  forms a tight cluster, equally far from the templates of the other classes.
+  :func:`penultimate_picture`.
+- Sec. 3, Table 3 and the reliability diagrams of Figs. 2-3: smoothing alone calibrates about as
+  well as temperature scaling (Guo et al. 2017) does after training.
+  :func:`calibration_experiment`, run where the plain model is overconfident AND where it is not
+  (there smoothing pushes it to under-confidence).
+- Sec. 4 and Fig. 5: a teacher trained with smoothing, even a more accurate one, distills into a
+  student no better, and sometimes worse, than the student trained with smoothing directly
+  (Hinton et al. 2015's distillation with beta = 1). :func:`distillation_experiment`.
 
-:data:`MUELLER_TABLE_2` holds the paper's numbers to set beside ours.
+:data:`MUELLER_TABLE_3`, :data:`MUELLER_TABLE_2` and :data:`MUELLER_DISTILLATION_MNIST` hold the
+paper's numbers to set beside ours (transcribed from arXiv:1906.02629v3).
 
 The data: :func:`digits_split` (1,797 8x8 images, pixels scaled to [0, 1], shipped inside
 scikit-learn: no download), optionally with Gaussian pixel noise so that a big network can be
@@ -40,14 +43,15 @@ from torch import nn
 from ..utils import at_scale, check_int, check_real, eval_mode
 from .calibration import ReliabilityBins, fit_temperature, reliability_bins
 
-__all__ = ["MUELLER_TABLE_2", "MUELLER_DISTILLATION_MNIST", "MLP", "digits_split", "train_classifier",
+__all__ = ["MUELLER_TABLE_3", "MUELLER_TABLE_2", "MUELLER_DISTILLATION_MNIST", "MLP", "digits_split", "train_classifier",
            "CalibrationResults", "calibration_experiment", "PenultimateResults", "penultimate_picture",
            "DistillationResults", "distillation_experiment"]
 
-# Müller et al. (2019), Table 2: ECE (15 bins) of the plain network (T = 1, alpha = 0), after
-# temperature scaling (the fitted T), and trained with label smoothing (the alpha giving the
-# best ECE, no temperature). Checked against two independent transcriptions of the paper.
-MUELLER_TABLE_2 = (
+# Müller et al. (2019), Table 3 ("Expected calibration error (ECE) on different
+# architectures/datasets"; 15-bin reliability diagrams in Figs. 2-3): ECE of the plain network
+# (T = 1, alpha = 0), after temperature scaling (with the fitted T), and trained with label
+# smoothing (alpha as given, T = 1).
+MUELLER_TABLE_3 = (
     {"dataset": "CIFAR-100", "architecture": "ResNet-56", "ece_baseline": 0.150, "ece_temperature": 0.021,
      "temperature": 1.9, "ece_smoothing": 0.024, "alpha": 0.05},
     {"dataset": "ImageNet", "architecture": "Inception-v4", "ece_baseline": 0.071, "ece_temperature": 0.022,
@@ -56,8 +60,18 @@ MUELLER_TABLE_2 = (
      "temperature": 1.13, "ece_smoothing": 0.019, "alpha": 0.1},
 )
 
-# Müller et al. (2019), Sec. 4 (text): on MNIST, test error of a teacher and of the student
-# distilled from it, percent: the smoothed teacher is better, its student worse.
+# Müller et al. (2019), Table 2: top-1 accuracy (percent) of the networks of Fig. 1, trained
+# without (alpha = 0) and with (alpha = 0.1) label smoothing: about the same accuracy, very
+# different penultimate layers.
+MUELLER_TABLE_2 = (
+    {"dataset": "CIFAR-10", "architecture": "AlexNet", "accuracy_hard": 86.8, "accuracy_smoothed": 86.7},
+    {"dataset": "CIFAR-100", "architecture": "ResNet-56", "accuracy_hard": 72.1, "accuracy_smoothed": 72.7},
+    {"dataset": "ImageNet", "architecture": "Inception-v4", "accuracy_hard": 80.9, "accuracy_smoothed": 80.9},
+)
+
+# Müller et al. (2019), Sec. 4 (text): on (translated) MNIST, test error of a teacher and of the
+# student distilled from it, percent: the smoothed teacher (label smoothing instead of dropout) is
+# better, its student worse.
 MUELLER_DISTILLATION_MNIST = (
     {"teacher": "hard targets", "teacher_error": 0.67, "student_error": 0.74},
     {"teacher": "label smoothing", "teacher_error": 0.59, "student_error": 0.91},
@@ -354,12 +368,14 @@ def penultimate_picture(eps_values: Sequence[float] = (0.0, 0.1), classes: Seque
 class DistillationResults:
     """``rows``: one dict per (teacher_eps, seed): teacher_eps, seed, teacher_accuracy,
     student_accuracy (distilled from that teacher at ``temperature``), and the accuracy of the same
-    student trained on the hard labels alone (``scratch_accuracy``, the same for both teachers
-    of a seed). ``seconds``: wall time."""
+    student trained without a teacher, on the hard labels (``scratch_accuracy``) and on labels
+    smoothed with ``student_eps`` (``scratch_smoothed_accuracy``, Fig. 5's baseline); those two
+    are the same in every row of a seed. ``seconds``: wall time."""
 
     rows: list[dict]
     temperature: float
     seconds: float
+    student_eps: float = 0.1
 
     def mean(self, teacher_eps: float, key: str = "student_accuracy") -> float:
         """The mean over seeds of ``key`` for the teachers trained with ``teacher_eps``."""
@@ -381,18 +397,20 @@ class DistillationResults:
 
 def distillation_experiment(teacher_eps: Sequence[float] = (0.0, 0.1, 0.3), seeds: Sequence[int] = (0, 1, 2),
                             temperature: float = 4.0, scale: str = "cpu", *, noise: float = 0.4,
-                            n_train: int = 500, steps: tuple[int, int] | None = None,
+                            n_train: int = 500, steps: tuple[int, int] | None = None, student_eps: float = 0.1,
                             device: str | torch.device | None = None) -> DistillationResults:
     """Müller et al.'s Sec. 4 at toy scale: for each seed, teachers (64-W-W-10 MLPs, W = 256 on
     CPU, 1024 on GPU) trained with each smoothing ``teacher_eps`` on ``n_train`` noisy digits; a
     student (64-16-10) distilled from each on the same inputs with the teacher's softmax at
     ``temperature`` as its only target (Hinton et al. 2015; the paper's beta = 1: the true labels
     are ignored), the student's logits divided by the same temperature; its test accuracy beside
-    the same student trained on the hard labels. ``steps``: (teacher, student) Adam steps
+    the same student trained without a teacher, on hard labels and on labels smoothed with
+    ``student_eps`` (the paper's Fig. 5 asks whether a teacher beats that). ``steps``: (teacher, student) Adam steps
     (default 150, 200 on CPU; 400, 1000 on GPU). Runs on ``device`` (default CPU)."""
     from ..compression.distill import distillation_loss  # Hinton et al.'s T^2-scaled soft loss
 
     check_real("temperature", temperature, low=0.0, low_open=True)
+    check_real("student_eps", student_eps, low=0.0, high=1.0)
     for eps in teacher_eps:
         check_real("teacher_eps[i]", eps, low=0.0, high=1.0)
     if not seeds:
@@ -405,10 +423,12 @@ def distillation_experiment(teacher_eps: Sequence[float] = (0.0, 0.1, 0.3), seed
     rows = []
     for seed in seeds:
         (xtr, ytr), _, (xte, yte) = _to(device, *digits_split(seed, n_train=n_train, n_val=0, noise=noise))
-        torch.manual_seed(seed + 1000)
-        scratch = train_classifier(MLP(64, (16,), 10).to(xtr.device), xtr, ytr, steps=s_steps, lr=1e-2)
-        with torch.no_grad():
-            scratch_acc = float((scratch(xte).argmax(-1) == yte).float().mean())
+        scratch_acc = {}
+        for eps in (0.0, float(student_eps)):
+            torch.manual_seed(seed + 1000)  # the same student initialisation everywhere
+            scratch = train_classifier(MLP(64, (16,), 10).to(xtr.device), xtr, ytr, eps=eps, steps=s_steps, lr=1e-2)
+            with torch.no_grad():
+                scratch_acc[eps] = float((scratch(xte).argmax(-1) == yte).float().mean())
         for eps in teacher_eps:
             torch.manual_seed(seed)
             teacher = train_classifier(MLP(64, (width, width), 10).to(xtr.device), xtr, ytr, eps=float(eps),
@@ -426,5 +446,6 @@ def distillation_experiment(teacher_eps: Sequence[float] = (0.0, 0.1, 0.3), seed
             with torch.no_grad():
                 student_acc = float((student(xte).argmax(-1) == yte).float().mean())
             rows.append({"teacher_eps": float(eps), "seed": seed, "teacher_accuracy": teacher_acc,
-                         "student_accuracy": student_acc, "scratch_accuracy": scratch_acc})
-    return DistillationResults(rows, float(temperature), time.perf_counter() - t0)
+                         "student_accuracy": student_acc, "scratch_accuracy": scratch_acc[0.0],
+                         "scratch_smoothed_accuracy": scratch_acc[float(student_eps)]})
+    return DistillationResults(rows, float(temperature), time.perf_counter() - t0, float(student_eps))
