@@ -395,7 +395,7 @@ class DistillationResults:
         return [by[(teacher_eps, s)] - by[(baseline, s)] for s in seeds]
 
 
-def distillation_experiment(teacher_eps: Sequence[float] = (0.0, 0.1, 0.3), seeds: Sequence[int] = (0, 1, 2),
+def distillation_experiment(teacher_eps: Sequence[float] = (0.0, 0.1), seeds: Sequence[int] = (0, 1, 2),
                             temperature: float = 4.0, scale: str = "cpu", *, noise: float = 0.4,
                             n_train: int = 500, steps: tuple[int, int] | None = None, student_eps: float = 0.1,
                             device: str | torch.device | None = None) -> DistillationResults:
