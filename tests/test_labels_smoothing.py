@@ -160,6 +160,9 @@ def test_calibrated_predictions_have_small_ece_and_sharpened_ones_are_overconfid
     assert expected_calibration_error(z, y, from_logits=True) < 0.015
     sharp = reliability_bins(3 * z, y, from_logits=True)
     assert sharp.ece > 0.1 and sharp.overconfidence == pytest.approx(sharp.ece, abs=1e-6)
+    mean_conf = float(F.softmax(3 * z, -1).max(-1).values.mean())
+    accuracy = float(((3 * z).argmax(-1) == y).float().mean())
+    assert sharp.overconfidence == pytest.approx(mean_conf - accuracy, abs=1e-5)  # the bins cancel out
 
 
 def test_temperature_recovers_one_for_calibrated_and_the_sharpening_factor():
@@ -183,6 +186,8 @@ def test_calibration_validation_errors():
         reliability_bins(p, y, 0)
     with pytest.raises(ValueError, match="pass from_logits=True for logits"):
         expected_calibration_error(_logits(5, 3), y)
+    with pytest.raises(ValueError, match="row sums in \\[0.5, 0.5\\]"):
+        expected_calibration_error(torch.full((5, 3), 0.5 / 3), y)
     with pytest.raises(ValueError, match="labels must have shape \\(5\\)"):
         expected_calibration_error(p, _labels(3, 4))
     with pytest.raises(ValueError, match="labels must be in \\[0, 3\\)"):

@@ -54,7 +54,8 @@ class ReliabilityBins:
 
     @property
     def overconfidence(self) -> float:
-        """sum over bins of |B_m| / N * (conf - acc): > 0 when the model claims more than it delivers."""
+        """sum over bins of |B_m| / N * (conf - acc), which is the mean confidence minus the accuracy
+        (the bins cancel out): > 0 when the model claims more than it delivers, < 0 when less."""
         return float((self.count.to(self.accuracy.dtype) / self.n * (self.confidence - self.accuracy)).sum())
 
     def records(self, **extra) -> list[dict]:
@@ -93,8 +94,10 @@ def _probabilities(scores: torch.Tensor, labels: torch.Tensor, from_logits: bool
     if not from_logits:
         bad = (probs < 0) | (probs > 1)
         if bool(bad.any()) or (scores.dim() == 2 and bool(((probs.sum(1) - 1).abs() > 1e-3).any())):
+            sums = probs.sum(1)
             raise ValueError("probs must be probabilities (each in [0, 1], rows summing to 1), got values in "
-                             f"[{float(scores.min()):.3g}, {float(scores.max()):.3g}]; pass from_logits=True for logits")
+                             f"[{float(scores.min()):.3g}, {float(scores.max()):.3g}] and row sums in "
+                             f"[{float(sums.min()):.3g}, {float(sums.max()):.3g}]; pass from_logits=True for logits")
     if bool(((labels < 0) | (labels >= K)).any()):
         raise ValueError(f"labels must be in [0, {K}), got values in [{int(labels.min())}, {int(labels.max())}]")
     return probs
