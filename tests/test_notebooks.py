@@ -39,6 +39,7 @@ INTERACTIVE = (
     "fill_mask_explorer", "similarity_heatmap", "show_bert_attention",  # chapter 9
     "lineage_chart", "compression_chart",  # chapter 10
     "head_overview", "relation_selector",  # chapter 11
+    "reliability_explorer", "flip_rate_chart", "penultimate_scatter",  # chapter 13
 )
 
 

@@ -137,7 +137,7 @@ g = torch.Generator().manual_seed(0)
 POINTS = [{"eps": e, "split": s, "label": c, "x": float(torch.randn(1, generator=g)) + 3 * c,
            "y": float(torch.randn(1, generator=g)) - c}
           for e in (0.0, 0.1) for s in ("train", "test") for c in (0, 1, 2) for _ in range(5)]
-METRICS = [{"eps": e, "split": s, "spread_ratio": 0.5 - e, "equidistance": 0.8 + e, "accuracy": 0.9}
+METRICS = [{"eps": e, "split": s, "spread_ratio": 0.5 - e, "asymmetry": 0.3 - e, "centre_ratio": 0.8 + e, "accuracy": 0.9}
            for e in (0.0, 0.1) for s in ("train", "test")]
 
 
@@ -146,7 +146,8 @@ def test_penultimate_has_a_panel_per_eps_and_a_split_switch():
     assert len(spec["vconcat"]) == 2
     titles = [p["title"]["text"] for p in spec["vconcat"]]
     assert titles == ["without label smoothing", "label smoothing ε = 0.1"]
-    assert "spread 0.40" in " ".join(spec["vconcat"][1]["title"]["subtitle"])
+    subtitle = " ".join(spec["vconcat"][1]["title"]["subtitle"])
+    assert "spread 0.40" in subtitle and "asym. 0.20" in subtitle and "centres 0.90" in subtitle
     panel_points = [d for d in datasets(spec) if d and "label" in d[0]]
     assert sorted(len(d) for d in panel_points) == [30, 30]
     switch = next(p for n, p in params(spec).items() if n.startswith("split_"))

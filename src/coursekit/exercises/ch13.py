@@ -30,16 +30,13 @@ from ..labels.smoothing import smooth_targets
 from .predict import Measured, Prediction, prediction_checker
 from .spec import Case, Exercise, Mistake, checker
 
-CHECKS = [
+__all__ = [
     "check_smooth_targets",
     "check_smoothed_ce",
     "check_ece",
     "check_knn_sanitise",
     "check_smoothing_ece_prediction",
 ]
-# Exported (coursekit.exercises.check_*) once chapters/13_labels.ipynb uses them: the suite
-# checks that every exported checker is used by a notebook.
-__all__: list[str] = []
 
 
 # ----------------------------------------------------------------------------- smoothed targets

@@ -273,7 +273,8 @@ def penultimate_scatter(
     ``points``: dicts with ``eps``, ``split`` ("train" or "test"), ``label`` and the projected
     ``x`` and ``y``, as :func:`coursekit.labels.smoothing_experiments.penultimate_picture` returns.
     ``metrics``: optional dicts with ``eps`` and ``split`` and any of ``spread_ratio``,
-    ``equidistance`` and ``accuracy``, written under each panel's heading. Each panel keeps its
+    ``asymmetry``, ``centre_ratio`` (or ``equidistance``) and ``accuracy``, written under each
+    panel's heading. Each panel keeps its
     own axes (smoothing shrinks the activations' scale). Radio buttons (parameter ``split_<k>``)
     switch between the training and test points; ``split`` is the one shown first.
     """
@@ -293,8 +294,11 @@ def penultimate_scatter(
         parts = []
         if "spread_ratio" in m:
             parts.append(f"spread {_number(m['spread_ratio'], f'metrics[{i}][spread_ratio]'):.2f}")
-        if "equidistance" in m:
-            parts.append(f"equidist. {_number(m['equidistance'], f'metrics[{i}][equidistance]'):.2f}")
+        if "asymmetry" in m:
+            parts.append(f"asym. {_number(m['asymmetry'], f'metrics[{i}][asymmetry]'):.2f}")
+        for key in ("equidistance", "centre_ratio"):
+            if key in m:
+                parts.append(f"centres {_number(m[key], f'metrics[{i}][{key}]'):.2f}")
         if "accuracy" in m:
             parts.append(f"acc. {_share(m['accuracy'], f'metrics[{i}][accuracy]'):.0%}")
         by_eps.setdefault(_label(_number(m["eps"], f"metrics[{i}]['eps']")), []).append(f"{m['split']}: " + " · ".join(parts))
