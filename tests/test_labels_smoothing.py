@@ -325,3 +325,9 @@ def test_distillation_paired_differences():
     assert d.mean(0.1) == pytest.approx(0.675)
     with pytest.raises(ValueError, match="need rows for teacher_eps=0.3"):
         d.paired(0.3)
+
+
+def test_experiments_refuse_an_unknown_scale():
+    for run in (calibration_experiment, penultimate_picture, distillation_experiment):
+        with pytest.raises(ValueError, match="scale must be one of \\('cpu', 'gpu'\\), got 'tpu'"):
+            run(scale="tpu")
