@@ -399,6 +399,19 @@ def test_train_gan_does_not_touch_the_global_rng_and_is_a_function_of_its_seed()
     assert torch.equal(torch.get_rng_state(), before)
 
 
+def test_a_pair_of_learning_rates_is_the_same_as_two_adams():
+    gs, ds = _members([0, 0])
+    h1 = train_gan(gs[0], ds[0], ring_sampler(), 4, lr=(1e-3, 1e-4), batch_size=8, progress=False)
+    opts = (torch.optim.Adam(gs[1].parameters(), 1e-3, betas=(0.5, 0.999)),
+            torch.optim.Adam(ds[1].parameters(), 1e-4, betas=(0.5, 0.999)))
+    h2 = train_gan(gs[1], ds[1], ring_sampler(), 4, optimizers=opts, batch_size=8, progress=False)
+    torch.testing.assert_close(gs[0].state_dict(), gs[1].state_dict())
+    torch.testing.assert_close(ds[0].state_dict(), ds[1].state_dict())
+    assert [r["d_loss"] for r in h1.rows] == pytest.approx([r["d_loss"] for r in h2.rows], abs=1e-6)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        train_gan(gs[0], ds[0], ring_sampler(), 2, lr=(1e-3, 0.0), progress=False)
+
+
 def test_d_steps_and_minimax_run():
     G, D, h = _run(d_steps=2, g_loss="minimax", steps=6)
     assert all(r["g_loss"] < 0 for r in h.rows if r["split"] == "train")  # log(1 - D) < 0

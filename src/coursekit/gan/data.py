@@ -7,8 +7,8 @@ Srivastava, Valkov, Russell, Gutmann & Sutton (2017), *VEEGAN: Reducing Mode Col
 using Implicit Variational Learning*, https://arxiv.org/abs/1705.07761 (Sec. 5.1, "2D Ring"). The
 defaults (8 modes, radius 2, standard deviation 0.02, the first mode at angle 0 measured from the
 y axis) are those of VEEGAN's released ``sample_mog(batch_size, n_mixture=8, std=0.02,
-radius=2.0)``; the unrolled-GAN reference notebook used radius 1 and std 0.01 (the picture is the
-same up to scale: what matters is std / spacing).
+radius=2.0)``; other public implementations of the unrolled-GAN experiment use radius 1 and std
+0.01 (the same picture up to scale: what matters is std / spacing between modes).
 
 The digits (1,797 images, 8x8, 17 grey levels) ship inside scikit-learn (``load_digits``): no
 download. Pixels 0..16 are mapped to [-1, 1] to match a tanh generator (Radford et al. 2015).

@@ -93,7 +93,7 @@ def train_gan(
     ``sample_real(n, generator)`` returns n data points (n, ...) drawn with the given
     ``torch.Generator`` (e.g. :func:`coursekit.gan.ring_sampler`). Keyword arguments (defaults):
     ``g_loss`` ("non-saturating" or "minimax"), ``real_label`` (1.0; 0.9 = one-sided smoothing),
-    ``flip`` (0.0), ``lr`` (2e-4), ``betas`` ((0.5, 0.999)), ``optimizers`` ((opt_g, opt_d),
+    ``flip`` (0.0), ``lr`` (2e-4; or a pair (lr_g, lr_d)), ``betas`` ((0.5, 0.999)), ``optimizers`` ((opt_g, opt_d),
     replacing lr/betas), ``d_steps`` (1), ``batch_size`` (64), ``noise_dim`` (the generator's),
     ``eval_fn`` (``eval_fn(generator) -> dict``, run in eval mode every ``eval_every`` (100)
     steps and at the end), ``log_every`` (10), ``checkpoint_dir`` (None), ``checkpoint_every``
@@ -153,7 +153,7 @@ def _train(
     g_loss: str = "non-saturating",
     real_label: float | Sequence[float] = 1.0,
     flip: float | Sequence[float] = 0.0,
-    lr: float = 2e-4,
+    lr: float | tuple[float, float] = 2e-4,
     betas: tuple[float, float] = (0.5, 0.999),
     optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer] | None = None,
     d_steps: int = 1,
@@ -177,7 +177,9 @@ def _train(
     E = len(seeds)
     real_labels = _per_member("real_label", real_label, E, ensemble, low_open=True)
     flips = _per_member("flip", flip, E, ensemble, low_open=False)
-    check_real("lr", lr, low=0.0, low_open=True)
+    lr_g, lr_d = lr if isinstance(lr, (tuple, list)) and len(lr) == 2 else (lr, lr)
+    check_real("lr", lr_g, low=0.0, low_open=True)
+    check_real("lr", lr_d, low=0.0, low_open=True)
     if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
         raise ValueError(f"betas must be a pair of numbers in [0, 1), got {betas!r}")
     for b in betas:
@@ -190,8 +192,8 @@ def _train(
     nz = _noise_dim(G, noise_dim)
     if optimizers is None:
         # foreach: one call per step for all parameters (about 20% of a small GAN's step on the CPU)
-        opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=tuple(betas), foreach=True)
-        opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=tuple(betas), foreach=True)
+        opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=tuple(betas), foreach=True)
+        opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=tuple(betas), foreach=True)
     else:
         if not (isinstance(optimizers, (tuple, list)) and len(optimizers) == 2
                 and all(isinstance(o, torch.optim.Optimizer) for o in optimizers)):
