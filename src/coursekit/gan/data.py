@@ -2,9 +2,9 @@
 scikit-learn's 8x8 digits scaled to [-1, 1].
 
 The ring is the mode-collapse benchmark of Metz, Poole, Pfau & Sohl-Dickstein (2017), *Unrolled
-Generative Adversarial Networks*, https://arxiv.org/abs/1611.02163 (Sec. 3.1, Fig. 1), reused by
+Generative Adversarial Networks*, https://arxiv.org/abs/1611.02163 (Fig. 1), reused by
 Srivastava, Valkov, Russell, Gutmann & Sutton (2017), *VEEGAN: Reducing Mode Collapse in GANs
-using Implicit Variational Learning*, https://arxiv.org/abs/1705.07761 (Sec. 5.1, "2D Ring"). The
+using Implicit Variational Learning*, https://arxiv.org/abs/1705.07761 (experiments, "2D Ring"). The
 defaults (8 modes, radius 2, standard deviation 0.02, the first mode at angle 0 measured from the
 y axis) are those of VEEGAN's released ``sample_mog(batch_size, n_mixture=8, std=0.02,
 radius=2.0)``; other public implementations of the unrolled-GAN experiment use radius 1 and std

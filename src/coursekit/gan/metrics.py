@@ -1,9 +1,9 @@
 """Mode collapse on a mixture of Gaussians, measured the usual way.
 
 Srivastava, Valkov, Russell, Gutmann & Sutton (2017), *VEEGAN: Reducing Mode Collapse in GANs
-using Implicit Variational Learning*, https://arxiv.org/abs/1705.07761, Sec. 5.1 (the 2D ring and
-grid; the same metrics as the unrolled GAN of Metz et al. 2017, https://arxiv.org/abs/1611.02163):
-a sample is *high quality* if it lies within three standard deviations of the nearest mode; the
+using Implicit Variational Learning*, https://arxiv.org/abs/1705.07761, experiments on the 2D ring
+and grid (where VEEGAN's authors also score GAN, ALI and the unrolled GAN of Metz et al. 2017,
+https://arxiv.org/abs/1611.02163, the same way): a sample is *high quality* if it lies within three standard deviations of the nearest mode; the
 *number of modes captured* is the number of mixture components whose mean is nearest to at least
 one high-quality sample; the share of high-quality samples measures sample quality; 2,500
 samples per trained model, averaged over five runs.
