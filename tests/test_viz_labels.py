@@ -159,6 +159,8 @@ def test_penultimate_has_a_panel_per_eps_and_a_split_switch():
 def test_penultimate_renders_and_fits_a_phone():
     image = svg(penultimate_scatter(POINTS))
     assert image.startswith("<svg") and _width(image) <= 390 and "class 2" in image
+    named = penultimate_scatter([dict(p, digit=7 - p["label"]) for p in POINTS]).to_dict()
+    assert {v["label"] for d in datasets(named) if d and "label" in d[0] for v in d} == {"digit 7", "digit 6", "digit 5"}
 
 
 @pytest.mark.parametrize("points, metrics, kw, match", [

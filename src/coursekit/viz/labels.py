@@ -222,7 +222,7 @@ def flip_rate_chart(
     label = "test accuracy" if metric == "accuracy" else "test error"
     x = alt.X("rate:Q", title="share of training labels flipped", axis=alt.Axis(format=".0%", tickCount=5))
     y = alt.Y("mean:Q", title=f"{label} (mean over seeds)", axis=alt.Axis(format=".0%"), scale=alt.Scale(zero=False))
-    colour = alt.Color("series:N", scale=scales["color"], legend=_legend(None, series))
+    colour = alt.Color("series:N", scale=scales["color"], legend=_legend(None, series, symbolOpacity=1))
     tooltip = [alt.Tooltip("series:N", title="attack"), alt.Tooltip("rate:Q", title="flipped", format=".0%"),
                alt.Tooltip("mean:Q", title=f"{label}, mean", format=".1%"),
                alt.Tooltip("low:Q", title="lowest seed", format=".1%"),
@@ -270,8 +270,8 @@ def penultimate_scatter(
     """Penultimate-layer activations projected on the plane through three class templates, one
     panel per smoothing ε (Müller et al. 2019, Fig. 1), coloured and shaped by class.
 
-    ``points``: dicts with ``eps``, ``split`` ("train" or "test"), ``label`` and the projected
-    ``x`` and ``y``, as :func:`coursekit.labels.smoothing_experiments.penultimate_picture` returns.
+    ``points``: dicts with ``eps``, ``split`` ("train" or "test"), ``label`` (and optionally
+    ``digit``, which then names the class) and the projected ``x`` and ``y``, as :func:`coursekit.labels.smoothing_experiments.penultimate_picture` returns.
     ``metrics``: optional dicts with ``eps`` and ``split`` and any of ``spread_ratio``,
     ``asymmetry``, ``centre_ratio`` (or ``equidistance``) and ``accuracy``, written under each
     panel's heading. Each panel keeps its
@@ -282,8 +282,9 @@ def penultimate_scatter(
     values = []
     for i, p in enumerate(points):
         _require_keys(p, f"points[{i}]", ("eps", "split", "label", "x", "y"))
+        name = f"digit {p['digit']}" if "digit" in p else f"class {p['label']}"
         values.append({"eps": _label(_number(p["eps"], f"points[{i}]['eps']")), "split": str(p["split"]),
-                       "label": f"class {p['label']}", "x": float(_number(p["x"], f"points[{i}]['x']")),
+                       "label": name, "x": float(_number(p["x"], f"points[{i}]['x']")),
                        "y": float(_number(p["y"], f"points[{i}]['y']"))})
     splits = list(dict.fromkeys(v["split"] for v in values))
     if split not in splits:
@@ -302,7 +303,7 @@ def penultimate_scatter(
         if "accuracy" in m:
             parts.append(f"acc. {_share(m['accuracy'], f'metrics[{i}][accuracy]'):.0%}")
         by_eps.setdefault(_label(_number(m["eps"], f"metrics[{i}]['eps']")), []).append(f"{m['split']}: " + " · ".join(parts))
-    classes = list(dict.fromkeys(v["label"] for v in values))
+    classes = sorted(dict.fromkeys(v["label"] for v in values))
     scales = _series_scales(classes)
     pick = alt.param(name=_fresh("split"), value=split, bind=alt.binding_radio(options=splits, name="points: "))
     axis = alt.Axis(labels=False, ticks=False, grid=True, domain=False)
