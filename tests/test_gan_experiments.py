@@ -22,6 +22,7 @@ from coursekit.gan.experiments import (
     dstar_experiment,
     published_reference,
     ring_experiment,
+    ring_run,
     tricks_ablation,
 )
 from coursekit.train import History
@@ -211,3 +212,12 @@ def test_digits_dcgan_snapshots_and_the_real_digit_classifier():
         digits_dcgan(steps=1, config={"channels": 8})
     with pytest.raises(ValueError, match="confidence"):
         digits_dcgan(steps=1, confidence=1.5)
+
+
+def test_ring_run_is_one_arm_of_the_ablation_for_the_live_trainer():
+    snaps, centres = ring_run("label_flip", 1, 20, settings=TINY)
+    assert [s["step"] for s in snaps] == [0, 4, 8, 12, 16, 20] and centres.shape == (8, 2)
+    same = tricks_ablation((1,), ("label_flip",), settings=RingSettings(**{**TINY.__dict__, "eval_every": 4}))
+    torch.testing.assert_close(snaps[-1]["samples"], same.snapshots["label_flip"][0][-1]["samples"])
+    with pytest.raises(ValueError, match="tricks must be one of"):
+        ring_run("dropout", 0, 20, settings=TINY)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from coursekit.viz.gan import ablation_chart, digits_grid, dstar_chart, ring_slider
+from coursekit.viz.gan import ablation_chart, digits_grid, dstar_chart, ring_slider, ring_trainer
 from test_viz import svg  # rendered with this Altair's Vega-Lite
 from test_viz_schedules import datasets, params, walk
 
@@ -215,3 +215,32 @@ def test_ablation_chart_renders_and_fits_a_phone():
 def test_ablation_chart_rejects_bad_input(rows, kw, match):
     with pytest.raises(ValueError, match=match):
         ablation_chart(rows, **kw)
+
+
+# ----------------------------------------------------------------------------- live trainer
+def test_ring_trainer_trains_the_chosen_trick_and_shows_its_samples():
+    calls = []
+
+    def train(trick, seed, steps):
+        calls.append((trick, seed, steps))
+        if steps > 2000:
+            raise ValueError("steps must be at most 2000 here")
+        return SNAPS, MODES
+
+    box = ring_trainer(train, ("none", "label_flip"), seed=3, steps=400)
+    assert calls == []  # nothing trains until asked
+    box.children[0].children[0].value = "label_flip"
+    box.run()
+    assert calls == [("label_flip", 3, 400)]
+    outputs = box.children[-1].outputs
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "label_flip, seed 3: step 200 · 8 of 8 modes · 75% high quality" in text
+    shown = [o for o in outputs if o["output_type"] == "display_data"]  # the chart, as the renderer gives it
+    assert len(shown) == 1 and "label_flip, seed 3" in str(shown[0]["data"])
+    box.children[2].value = 3000
+    box.run()
+    assert "at most 2000" in "".join(o.get("text", "") for o in box.children[-1].outputs)
+    with pytest.raises(ValueError, match="train must be a callable"):
+        ring_trainer("not callable")
+    with pytest.raises(ValueError, match="max_steps must be an int >= 400"):
+        ring_trainer(train, steps=400, max_steps=300)

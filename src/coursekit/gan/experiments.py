@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import torch
@@ -71,6 +71,7 @@ __all__ = [
     "ring_experiment",
     "AblationResult",
     "tricks_ablation",
+    "ring_run",
     "DigitsResult",
     "digits_dcgan",
 ]
@@ -469,6 +470,19 @@ def tricks_ablation(
         })
     return AblationResult(rows=rows, summary=summary, snapshots=snapshots, seeds=tuple(seeds), settings=st,
                           seconds=seconds)
+
+
+def ring_run(
+    trick: str, seed: int, steps: int, *, settings: RingSettings | None = None, device: torch.device | str | None = None
+) -> tuple[list[dict[str, Any]], torch.Tensor]:
+    """One ring GAN with one trick and one seed for ``steps`` steps (five snapshots): ``(snapshots,
+    centres)``, what :func:`coursekit.viz.gan.ring_slider` and the live
+    :func:`coursekit.viz.gan.ring_trainer` take. ``settings`` (default :class:`RingSettings`)
+    give everything else."""
+    check_int("steps", steps, min=1)
+    st = replace(RingSettings() if settings is None else settings, steps=steps, eval_every=max(1, steps // 5))
+    result = tricks_ablation((seed,), (trick,), settings=st, device=device)
+    return result.snapshots[trick][0], ring_centres(st.modes, st.radius)
 
 
 # ----------------------------------------------------------------------------- digits

@@ -13,6 +13,9 @@ interactive in the static book (no kernel).
 - :func:`ablation_chart`: one dot per seed and the mean per arm (a trick, or a loss), for each
   measure (modes covered, high-quality share, the discriminator's steadiness); clicking a dot
   picks its seed in every panel. Published numbers can stand beside them as dashed rules.
+- :func:`ring_trainer`: an ipywidgets control: pick a trick, a seed and a number of steps, train
+  (a callable does it) and see the samples on a :func:`ring_slider`. It trains in the kernel, so
+  it needs a running one: in a static page it shows but does nothing.
 
 Snapshots are dicts ``{"step": int, "samples": (N, 2)}`` (ring) or ``{"step": int, "images":
 (N, 1, 8, 8)}`` (digits) with optional measures, as :mod:`coursekit.gan.experiments` returns
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import altair as alt
 import numpy as np
@@ -44,7 +47,7 @@ from ._style import (
     _title,
 )
 
-__all__ = ["ring_slider", "digits_grid", "dstar_chart", "ablation_chart"]
+__all__ = ["ring_slider", "digits_grid", "dstar_chart", "ablation_chart", "ring_trainer"]
 
 RING_PX = PANEL_WIDTH  # the square plot's side: with its axes it fits a 390 px phone
 DIGIT_GAP = 1  # blank pixels between two digits of the grid
@@ -508,3 +511,57 @@ def ablation_chart(
         f"for each of {len(seeds)} seeds and a tick at the mean for each of {len(arms)} arms. {summary}."
         + (f" Published numbers are drawn as dashed rules: {_listing([r['label'] for r in refs])}." if refs else "")
     ))
+
+
+# ----------------------------------------------------------------------------- live trainer
+def ring_trainer(
+    train: Callable[[str, int, int], tuple[Sequence[Mapping[str, Any]], object]],
+    tricks: Sequence[str] = ("none", "label_flip", "one_sided_smoothing", "batch_norm", "batch_norm_g", "minibatch_std"),
+    *,
+    seed: int = 0,
+    steps: int = 1000,
+    max_steps: int = 4000,
+    run_now: bool = False,
+) -> object:
+    """A live control (ipywidgets): a trick menu, a seed and a steps slider and a button;
+    ``train(trick, seed, steps)`` returns ``(snapshots, modes)`` as :func:`ring_slider` takes them
+    (e.g. from :func:`coursekit.gan.experiments.tricks_ablation`), and the box prints the last
+    snapshot's measures and shows the slider chart. It trains in the kernel, so it needs one:
+    in a static page it shows but does nothing. Returns the ``ipywidgets.VBox``;
+    ``.children[-1]`` is the output area; ``box.run()`` does what a click does. With ``run_now``
+    it trains once at once."""
+    import ipywidgets as widgets
+
+    if not callable(train):
+        raise ValueError(f"train must be a callable (trick, seed, steps) -> (snapshots, modes), got {_describe(train)}")
+    if isinstance(tricks, str) or not tricks:
+        raise ValueError(f"tricks must be a non-empty list of trick names, got {tricks!r}")
+    for name, v, low in (("seed", seed, 0), ("steps", steps, 1), ("max_steps", max_steps, steps)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {v!r}")
+    pick = widgets.Dropdown(options=list(tricks), value=tricks[0], description="trick:")
+    seed_box = widgets.IntSlider(value=seed, min=0, max=max(9, seed), description="seed:")
+    steps_box = widgets.IntSlider(value=steps, min=min(100, steps), max=max_steps, step=100, description="steps:")
+    button = widgets.Button(description="Train")
+    out = widgets.Output()
+
+    def run(_=None) -> None:
+        out.outputs = ()  # clear
+        out.append_stdout(f"training {pick.value}, seed {seed_box.value}, {steps_box.value} steps ...\n")
+        try:
+            snapshots, modes = train(pick.value, seed_box.value, steps_box.value)
+            chart = ring_slider(snapshots, modes, title=f"{pick.value}, seed {seed_box.value}")
+        except ValueError as error:  # a bad setting: say so in the box
+            out.append_stdout(f"{error}\n")
+            return
+        last = snapshots[-1]
+        out.outputs = ()
+        out.append_stdout(f"{pick.value}, seed {seed_box.value}: {_ring_caption(last, len(snapshots) - 1, len(_as_array(modes, 'modes')))}\n")
+        out.append_display_data(chart)
+
+    button.on_click(run)
+    box = widgets.VBox([widgets.HBox([pick, button]), seed_box, steps_box, out])
+    box.run = run
+    if run_now:
+        run()
+    return box
