@@ -81,7 +81,9 @@ __all__ = [
 # "2D Grid": 25 modes), Sec. 5.1. Mean over five runs, 2,500 samples per trained model; their ring
 # has radius 2 and std 0.02 (coursekit.gan.data's defaults); the unrolled GAN used 5 unrolling steps.
 # The metric definitions below are checked against the authors' project page (akashgit.github.io/
-# VEEGAN, "Synthetic Dataset"); the numbers are transcribed from Table 1 of the paper.
+# VEEGAN, "Synthetic Dataset"); the numbers are transcribed from Table 1 of the paper but could not
+# be re-read from a stored copy when this was written (the project page shows the table as an
+# image): check them against the PDF before quoting them.
 PUBLISHED_METRICS = (
     "A sample is high quality if it lies within three standard deviations of the nearest mode; the "
     "number of modes captured is the number of mixture components whose mean is nearest to at least "
