@@ -14,6 +14,7 @@ import torch
 from coursekit.gan import Mixture1D, jensen_shannon, mode_coverage, optimal_discriminator
 from coursekit.gan.experiments import (
     PUBLISHED,
+    PUBLISHED_CHECKS,
     TRICKS,
     RingSettings,
     _class_measures,
@@ -40,14 +41,24 @@ def ring():
 # ----------------------------------------------------------------------------- published numbers
 def test_published_rows_hold_veegan_table_1_and_become_chart_rules():
     ring = {r["method"]: r for r in PUBLISHED if r["dataset"] == "2D ring"}
-    assert set(ring) == {"GAN", "ALI", "Unrolled GAN", "VEEGAN"} and all(r["max_modes"] == 8 for r in ring.values())
+    grid = {r["method"]: r for r in PUBLISHED if r["dataset"] == "2D grid"}
+    assert set(ring) == set(grid) == {"GAN", "ALI", "Unrolled GAN", "VEEGAN"} and len(PUBLISHED) == 8
+    assert all(r["max_modes"] == 8 for r in ring.values()) and all(r["max_modes"] == 25 for r in grid.values())
     assert ring["GAN"]["modes"] == 1.0 and ring["VEEGAN"]["modes"] == 8.0
     assert all(0 <= r["hq_share"] <= 1 and 0 <= r["modes"] <= r["max_modes"] for r in PUBLISHED)
+    # none of the numbers could be re-read in a stored copy of the paper: every row says so, and so do the rules
+    assert all(r["verified"] is False and "not re-read" in r["note"] for r in PUBLISHED)
+    assert {k: v[0] for k, v in PUBLISHED_CHECKS.items()}["Table 1 values (modes, % high quality), ring and grid"] \
+        == "NOT verified"
+    assert all(status in ("verified", "NOT verified") and where for status, where in PUBLISHED_CHECKS.values())
     rules = published_reference("hq_share", methods=("GAN",))
-    assert rules == [{"label": "GAN (VEEGAN Table 1)", "metric": "hq_share", "value": ring["GAN"]["hq_share"]}]
+    assert rules == [{"label": "GAN (VEEGAN Table 1, unverified)", "metric": "hq_share",
+                      "value": ring["GAN"]["hq_share"]}]
     assert [r["value"] for r in published_reference("modes_covered", "2D grid", ("VEEGAN",))] == [24.6]
     with pytest.raises(ValueError, match="metric must be one of"):
         published_reference("modes")
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        published_reference("hq_share", "2D spiral")
 
 
 # ----------------------------------------------------------------------------- D*
