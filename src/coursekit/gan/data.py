@@ -2,13 +2,16 @@
 scikit-learn's 8x8 digits scaled to [-1, 1].
 
 The ring is the mode-collapse benchmark of Metz, Poole, Pfau & Sohl-Dickstein (2017), *Unrolled
-Generative Adversarial Networks*, https://arxiv.org/abs/1611.02163 (Fig. 1), reused by
+Generative Adversarial Networks*, https://arxiv.org/abs/1611.02163 (their ring figure), reused by
 Srivastava, Valkov, Russell, Gutmann & Sutton (2017), *VEEGAN: Reducing Mode Collapse in GANs
 using Implicit Variational Learning*, https://arxiv.org/abs/1705.07761 (experiments, "2D Ring"). The
 defaults (8 modes, radius 2, standard deviation 0.02, the first mode at angle 0 measured from the
-y axis) are those of VEEGAN's released ``sample_mog(batch_size, n_mixture=8, std=0.02,
-radius=2.0)``; other public implementations of the unrolled-GAN experiment use radius 1 and std
-0.01 (the same picture up to scale: what matters is std / spacing between modes).
+y axis) are those of ``sample_mog(batch_size, n_mixture=8, std=0.02, radius=2.0)`` in public
+repositories that say they copied Metz et al.'s reference notebook (poolio/unrolled_gan); the
+stored version of that notebook, PacGAN's and GDPP's ring, and a ring snippet by VEEGAN's first
+author use radius 1 and std 0.01 instead (the same picture up to scale: what matters is std /
+spacing between modes). Which scale VEEGAN's Table 1 used is not known (see
+``coursekit.gan.experiments.PUBLISHED_CHECKS``).
 
 The digits (1,797 images, 8x8, 17 grey levels) ship inside scikit-learn (``load_digits``): no
 download. Pixels 0..16 are mapped to [-1, 1] to match a tanh generator (Radford et al. 2015).
@@ -78,7 +81,7 @@ class Mixture1D:
 
 def ring_centres(modes: int = 8, radius: float = 2.0) -> torch.Tensor:
     """The ``modes`` centres (K, 2), equally spaced on a circle of ``radius``, the first at
-    (0, radius) (VEEGAN's ``(radius sin t, radius cos t)``, t = 2 pi k / K)."""
+    (0, radius) (``(radius sin t, radius cos t)`` as in public ``sample_mog`` code, t = 2 pi k / K)."""
     check_int("modes", modes, min=1)
     check_real("radius", radius, low=0.0, low_open=True)
     t = torch.arange(modes, dtype=torch.float64) * (2 * math.pi / modes)
