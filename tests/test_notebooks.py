@@ -40,6 +40,7 @@ INTERACTIVE = (
     "lineage_chart", "compression_chart",  # chapter 10
     "head_overview", "relation_selector",  # chapter 11
     "reliability_explorer", "flip_rate_chart", "penultimate_scatter",  # chapter 13
+    "ring_slider", "digits_grid", "dstar_chart", "ablation_chart",  # chapter 12
 )
 
 
