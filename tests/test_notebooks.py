@@ -39,8 +39,8 @@ INTERACTIVE = (
     "fill_mask_explorer", "similarity_heatmap", "show_bert_attention",  # chapter 9
     "lineage_chart", "compression_chart",  # chapter 10
     "head_overview", "relation_selector",  # chapter 11
-    "reliability_explorer", "flip_rate_chart", "penultimate_scatter",  # chapter 13
     "ring_slider", "digits_grid", "dstar_chart", "ablation_chart",  # chapter 12
+    "reliability_explorer", "flip_rate_chart", "penultimate_scatter",  # chapter 13
 )
 
 
