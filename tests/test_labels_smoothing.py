@@ -248,16 +248,16 @@ def test_template_plane_is_orthonormal_and_keeps_the_templates_distances():
 
 
 def test_calibration_experiment_rows_and_temperature_scaling_keeps_accuracy():
-    r = calibration_experiment((0.1,), seeds=(0,), settings=("calibrated",), n_bins=10, device="cpu")
+    r = calibration_experiment((0.1,), seeds=(0,), settings=("not overconfident",), n_bins=10, device="cpu")
     methods = [s["method"] for s in r.summary()]
     assert methods == ["eps=0", "TS", "eps=0.1"]
-    assert r.get("calibrated", "TS", "accuracy") == r.get("calibrated", "eps=0", "accuracy")
-    assert r.get("calibrated", "TS", "nll") < r.get("calibrated", "eps=0", "nll")
+    assert r.get("not overconfident", "TS", "accuracy") == r.get("not overconfident", "eps=0", "accuracy")
+    assert r.get("not overconfident", "TS", "nll") < r.get("not overconfident", "eps=0", "nll")
     # softmax regression on clean digits is not overconfident, and smoothing makes it less confident still
-    assert r.get("calibrated", "eps=0", "overconfidence") < 0.02
-    assert r.get("calibrated", "eps=0.1", "confidence") < r.get("calibrated", "eps=0", "confidence")
-    assert r.get("calibrated", "eps=0.1", "ece") > r.get("calibrated", "eps=0", "ece")
-    b = r.bins[("calibrated", "eps=0")]
+    assert r.get("not overconfident", "eps=0", "overconfidence") < 0.02
+    assert r.get("not overconfident", "eps=0.1", "confidence") < r.get("not overconfident", "eps=0", "confidence")
+    assert r.get("not overconfident", "eps=0.1", "ece") > r.get("not overconfident", "eps=0", "ece")
+    b = r.bins[("not overconfident", "eps=0")]
     assert b.n == 1797 - 500 and len(b.count) == 10
     assert {row["method"] for row in r.bin_records()} == {"eps=0", "TS", "eps=0.1"}
     with pytest.raises(ValueError, match="settings must be drawn from"):

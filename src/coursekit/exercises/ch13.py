@@ -385,7 +385,7 @@ check_smoothing_ece_prediction = prediction_checker(Prediction(
     choices=SMOOTHING_ECE_CHOICES,
     measure=measure_smoothing_ece,
     why="Smoothing caps the confidence: the loss is lowest when the true class gets 1 - eps + eps/K, not 1. That "
-        "helps a model that was overconfident, but a model that was already calibrated (or under-confident) is "
-        "pushed below its accuracy, and its ECE grows: whether smoothing improves calibration depends on where the "
+        "helps a model that was overconfident, but a model that was not overconfident tends to be pushed below "
+        "its accuracy, and its ECE grows: whether smoothing improves calibration depends on where the "
         "model started (Müller et al. 2019 measured it on networks that were overconfident).",
 ))

@@ -18,7 +18,9 @@ https://arxiv.org/abs/1906.02629:
   (Hinton et al. 2015's distillation with beta = 1). :func:`distillation_experiment`.
 
 :data:`MUELLER_TABLE_3`, :data:`MUELLER_TABLE_2` and :data:`MUELLER_DISTILLATION_MNIST` hold the
-paper's numbers to set beside ours (transcribed from arXiv:1906.02629v3).
+paper's numbers to set beside ours (transcribed from arXiv:1906.02629v3). The MNIST distillation
+numbers could not be re-checked against a stored copy of the paper's Sec. 4 when Chapter 13 was
+reviewed, so the chapter does not show them (they are kept here, marked unverified).
 
 The data: :func:`digits_split` (1,797 8x8 images, pixels scaled to [0, 1], shipped inside
 scikit-learn: no download), optionally with Gaussian pixel noise so that a big network can be
@@ -69,7 +71,8 @@ MUELLER_TABLE_2 = (
     {"dataset": "ImageNet", "architecture": "Inception-v4", "accuracy_hard": 80.9, "accuracy_smoothed": 80.9},
 )
 
-# Müller et al. (2019), Sec. 4 (text): on (translated) MNIST, test error of a teacher and of the
+# UNVERIFIED (no readable copy of Sec. 4 found when the chapter was reviewed; Chapter 13 does not
+# show these). Müller et al. (2019), Sec. 4 (text): on (translated) MNIST, test error of a teacher and of the
 # student distilled from it, percent: the smoothed teacher (label smoothing instead of dropout) is
 # better, its student worse.
 MUELLER_DISTILLATION_MNIST = (
@@ -167,8 +170,9 @@ SETTINGS = {
     # a wide two-hidden-layer MLP memorising 300 noisy digits: its training loss goes to ~0, so it is
     # sure of everything, but about a third of its test answers are wrong
     "overconfident": dict(noise=0.4, n_train=300, linear=False, steps=200, lr=5e-3),
-    # softmax regression on clean digits: few parameters, about calibrated (if anything under-confident)
-    "calibrated": dict(noise=0.0, n_train=200, linear=True, steps=300, lr=1e-2),
+    # softmax regression on clean digits: few parameters, not overconfident (on CPU it came out
+    # under-confident, so this setting is named for what the control needs, not "calibrated")
+    "not overconfident": dict(noise=0.0, n_train=200, linear=True, steps=300, lr=1e-2),
 }
 
 
@@ -215,18 +219,19 @@ def _method(eps: float) -> str:
 
 
 def calibration_experiment(eps_values: Sequence[float] = (0.0, 0.05, 0.1, 0.2), seeds: Sequence[int] = (0, 1, 2),
-                           scale: str = "cpu", *, settings: Sequence[str] = ("overconfident", "calibrated"),
+                           scale: str = "cpu", *, settings: Sequence[str] = ("overconfident", "not overconfident"),
                            n_bins: int = 15, device: str | torch.device | None = None) -> CalibrationResults:
     """ECE, NLL, accuracy and reliability bins on the digits' test split for each smoothing
     ``eps`` (Müller et al. 2019, Sec. 3), and for the eps = 0 model after temperature scaling
     fitted on the validation split (Guo et al. 2017, Sec. 4.2), in each of ``settings``
-    (``"overconfident"``: a wide MLP memorising 300 noisy digits; ``"calibrated"``: softmax
-    regression on 200 clean digits). The models are the same at ``scale="gpu"``: a GPU run buys
-    more seeds and more eps values (pass them), not a different model. Measured on CPU: at width
-    1024 with twice the steps every smoothing value from 0.05 up left the model under-confident,
-    and at width 256 the best one cost 2 points of accuracy; at width 128 it costs about none.
-    eps = 0 is always run (temperature scaling needs it). Runs on ``device`` (default
-    CPU)."""
+    (``"overconfident"``: a two-hidden-layer MLP, 128 units per layer, memorising 300 noisy
+    digits; ``"not overconfident"``: softmax regression on 200 clean digits). The models are the
+    same at ``scale="gpu"``: a GPU run buys more seeds and more eps values (pass them), not a
+    different model. Measured on CPU: at width 1024 with twice the steps every smoothing value
+    from 0.05 up left the model under-confident, and at width 256 the best one cost 2 points of
+    accuracy; at width 128 it costs about none. The width was chosen after those tries (post
+    hoc): Chapter 13 says so and marks its accuracy criterion post hoc. eps = 0 is always run
+    (temperature scaling needs it). Runs on ``device`` (default CPU)."""
     check_int("n_bins", n_bins, min=1)
     for eps in eps_values:
         check_real("eps_values[i]", eps, low=0.0, high=1.0)
