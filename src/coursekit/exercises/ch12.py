@@ -3,7 +3,7 @@ the game assembled from it (Goodfellow et al. 2014, Proposition 1 and Theorem 1)
 discriminator's loss with one-sided label smoothing (Salimans et al. 2016, Sec. 3.4); the
 generator's non-saturating loss (Goodfellow et al. 2014, Sec. 3); the 3-sigma rule for
 high-quality samples and the modes it covers, assembled from the learner's rule (the ring metric
-of Srivastava et al. 2017, Sec. 5.1); and a "predict, then run" question on the gradient each
+of Srivastava et al. 2017, VEEGAN); and a "predict, then run" question on the gradient each
 generator loss gives when the discriminator rejects the fakes.
 
 Learner functions, as the notebook's stubs declare them::
