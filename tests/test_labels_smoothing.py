@@ -262,6 +262,8 @@ def test_calibration_experiment_rows_and_temperature_scaling_keeps_accuracy():
     assert {row["method"] for row in r.bin_records()} == {"eps=0", "TS", "eps=0.1"}
     with pytest.raises(ValueError, match="settings must be drawn from"):
         calibration_experiment(settings=("big",))
+    with pytest.raises(ValueError, match="width"):
+        calibration_experiment(width=0)
     with pytest.raises(ValueError, match="eps_values\\[i\\] must be in \\[0, 1\\]"):
         calibration_experiment((2.0,))
 
@@ -331,3 +333,10 @@ def test_experiments_refuse_an_unknown_scale():
     for run in (calibration_experiment, penultimate_picture, distillation_experiment):
         with pytest.raises(ValueError, match="scale must be one of \\('cpu', 'gpu'\\), got 'tpu'"):
             run(scale="tpu")
+
+
+def test_calibration_experiment_width_sets_the_overconfident_mlp():
+    narrow = calibration_experiment((), seeds=(0,), settings=("overconfident",), width=4, device="cpu")
+    wide = calibration_experiment((), seeds=(0,), settings=("overconfident",), width=32, device="cpu")
+    # a wider MLP memorises the noisy digits harder: more confident, so more overconfident
+    assert wide.get("overconfident", "eps=0", "confidence") > narrow.get("overconfident", "eps=0", "confidence")
