@@ -5,7 +5,7 @@ ring of eight Gaussians (the toy of Metz et al. 2017, https://arxiv.org/abs/1611
 Srivastava et al. 2017, https://arxiv.org/abs/1705.07761); where each training trick acts
 (Salimans et al. 2016, https://arxiv.org/abs/1606.03498; Karras et al. 2018,
 https://arxiv.org/abs/1710.10196; soumith's ganhacks); and a DCGAN for 8×8 digits (Radford
-et al. 2015, https://arxiv.org/abs/1511.06434, Sec. 3).
+et al. 2016, ICLR; https://arxiv.org/abs/1511.06434, Sec. 3).
 
 Shape letters in the labels: B batch, Z noise width, C channels.
 """
@@ -176,8 +176,9 @@ def ring_collapse() -> Canvas:
     deviation feature (Karras et al. 2018), or minibatch discrimination (Salimans et al. 2016), acts near
     the discriminator's end: it appends a statistic of the whole batch, so D can see that all the fakes
     look alike. The targets come last: one-sided label smoothing sets the real samples' target to 0.9
-    and leaves the fakes at 0; label flipping swaps some real and fake targets at random. The first two
-    change what D can see; the last two change only what D is told.""",
+    and leaves the fakes at 0; label flipping swaps some real and fake targets at random. Batch norm and the
+    minibatch feature change what the networks compute; smoothing and flipping change only what D is
+    told.""",
 )
 def gan_tricks() -> Canvas:
     c = Canvas("gan_tricks", height=470)
@@ -196,7 +197,7 @@ def gan_tricks() -> Canvas:
     c.arrow(logit.bottom, targets.top)
     c.text(200, 376, "one-sided smoothing: real 1 → 0.9, fake stays 0", colour="ink")
     c.text(200, 396, "label flipping: swap some real and fake targets", colour="ink")
-    c.text(200, 428, "batch norm, minibatch std: what D can see", colour="attn")
+    c.text(200, 428, "batch norm, minibatch std: what the networks compute", colour="attn")
     c.text(200, 450, "smoothing, flipping: what D is told", colour="muted")
     return c
 
@@ -212,7 +213,7 @@ def gan_tricks() -> Canvas:
     discriminator mirrors it: the image goes through a strided convolution with LeakyReLU 0.2 (no
     batch norm on the input layer) to (B, C, 4, 4), a strided convolution with batch norm and
     LeakyReLU to (B, 2C, 2, 2), and, flattened, a linear layer to one logit per image. These are
-    Radford et al.'s rules (2015, Sec. 3): strided convolutions instead of pooling, batch norm in
+    Radford et al.'s rules (2016, Sec. 3): strided convolutions instead of pooling, batch norm in
     both networks except the generator's output and the discriminator's input, ReLU in G with tanh
     at its output, LeakyReLU in D.""",
 )
