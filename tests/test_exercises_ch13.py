@@ -269,6 +269,7 @@ def test_smoothing_ece_is_measured():
     m = measure_smoothing_ece()
     assert m == measure_smoothing_ece() and m.answer in SMOOTHING_ECE_CHOICES
     assert "ECE" in m.evidence and "smoothed (eps = 0.1)" in m.evidence
+    assert m.evidence.count("over-confidence ") == 2  # each model's mean confidence minus accuracy, signed
 
 
 def test_smoothing_ece_prediction_checker():
