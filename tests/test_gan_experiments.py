@@ -24,6 +24,7 @@ from coursekit.gan.experiments import (
     published_reference,
     ring_experiment,
     ring_run,
+    run_outcome,
     tricks_ablation,
 )
 from coursekit.train import History
@@ -163,8 +164,20 @@ def test_ablation_reuses_the_baseline_and_summarises_each_trick(ring):
     assert smooth[0]["d_loss"] != base[0]["d_loss"]  # the smoothed target changes D's loss
     summary = {s["trick"]: s for s in result.summary}
     assert summary["one_sided_smoothing"]["hq_share"] == pytest.approx(statistics.fmean(r["hq_share"] for r in smooth))
-    assert summary["none"]["collapsed"] == sum(r["modes_covered"] < 8 for r in base)
+    assert summary["none"]["collapsed"] == sum(r["modes_covered"] <= 2 and r["hq_share"] >= 0.01 for r in base)
+    assert summary["none"]["failed"] == sum(r["hq_share"] < 0.01 for r in base)
     assert len(result.snapshots["batch_norm_g"]) == 2
+
+
+def test_run_outcome_has_one_collapse_definition():
+    assert run_outcome(1, 0.062) == "collapsed" and run_outcome(2, 0.5) == "collapsed"
+    assert run_outcome(1, 0.004) == "failed to reach the ring" and run_outcome(8, 0.0) == "failed to reach the ring"
+    assert run_outcome(3, 0.2) == "missed modes" and run_outcome(7, 0.2) == "missed modes"
+    assert run_outcome(8, 0.01) == "all modes" and run_outcome(5, 0.3, modes=5) == "all modes"
+    with pytest.raises(ValueError, match="hq_share"):
+        run_outcome(8, 1.5)
+    with pytest.raises(ValueError, match="modes_covered"):
+        run_outcome(-1, 0.5)
 
 
 def test_label_arms_trained_together_equal_each_trained_alone():

@@ -42,11 +42,29 @@ from ..models import MLPDiscriminator, MLPDiscriminatorConfig, MLPGenerator, MLP
 from ..training import generate, train_gan_seeds
 from ._common import _check_seeds, _steadiness
 
-__all__ = ["TRICKS", "RingSettings", "RingResult", "ring_experiment", "AblationResult", "tricks_ablation", "ring_run"]
+__all__ = ["TRICKS", "COLLAPSE_MAX_MODES", "REACH_MIN_HQ", "run_outcome", "RingSettings", "RingResult", "ring_experiment", "AblationResult", "tricks_ablation", "ring_run"]
 
 
 TRICKS = ("none", "label_flip", "one_sided_smoothing", "batch_norm", "batch_norm_g", "minibatch_std",
           "minibatch_discrimination")
+
+COLLAPSE_MAX_MODES = 2  # a run covering at most this many modes has collapsed (unless it failed to reach the ring)
+REACH_MIN_HQ = 0.01  # a run with a smaller high-quality share failed to reach the ring, whatever its modes
+
+
+def run_outcome(modes_covered: int, hq_share: float, modes: int = 8) -> str:
+    """One ring run's outcome, the chapter's one definition: ``"failed to reach the ring"`` when
+    under :data:`REACH_MIN_HQ` of its samples are of high quality (it never got close to the data),
+    else ``"collapsed"`` when it covers at most :data:`COLLAPSE_MAX_MODES` modes, else ``"all
+    modes"`` or ``"missed modes"`` (more than two modes but fewer than ``modes``)."""
+    check_int("modes_covered", modes_covered, min=0)
+    check_real("hq_share", hq_share, low=0.0, high=1.0)
+    check_int("modes", modes, min=1)
+    if hq_share < REACH_MIN_HQ:
+        return "failed to reach the ring"
+    if modes_covered <= COLLAPSE_MAX_MODES:
+        return "collapsed"
+    return "all modes" if modes_covered >= modes else "missed modes"
 
 
 @dataclass(frozen=True)
@@ -203,7 +221,8 @@ class AblationResult:
     """The tricks ablation. ``rows``: one dict per (trick, seed) with ``trick``, ``seed``,
     ``modes_covered``, ``hq_share``, ``d_std``, ``d_gap_std``, ``d_loss``, ``d_gap`` (see
     :func:`tricks_ablation`); ``summary``: one dict per trick with the means over seeds and
-    ``collapsed`` (seeds with fewer than all modes); ``snapshots[trick]`` as in
+    the number of seeds of each :func:`run_outcome` (``collapsed``, ``failed`` to reach the ring,
+    ``missed_modes``); ``snapshots[trick]`` as in
     :class:`RingResult`; ``seconds``: the wall time of each training run, keyed by its arms joined
     with "+" (arms of one architecture, e.g. label flipping and smoothing, train together as one
     ensemble); ``seconds["none"]`` is 0 when the plain GAN came from ``baseline``."""
@@ -274,7 +293,9 @@ def tricks_ablation(
         summary.append({
             "trick": t,
             **{k: statistics.fmean([r[k] for r in mine]) for k in ("modes_covered", "hq_share", "d_std", "d_gap_std")},
-            "collapsed": sum(r["modes_covered"] < st.modes for r in mine),
+            **{key: sum(run_outcome(r["modes_covered"], r["hq_share"], st.modes) == name for r in mine)
+               for key, name in (("collapsed", "collapsed"), ("failed", "failed to reach the ring"),
+                                 ("missed_modes", "missed modes"))},
             "seeds": len(mine),
         })
     return AblationResult(rows=rows, summary=summary, snapshots=snapshots, seeds=tuple(seeds), settings=st,
