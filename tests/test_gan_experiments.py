@@ -109,6 +109,9 @@ def test_ring_experiment_gives_each_loss_and_seed_its_snapshots_and_measures(rin
             assert [s["step"] for s in snaps] == [0, 10, 20]
             assert all(s["samples"].shape == (50, 2) for s in snaps)
             assert (row["modes_covered"], row["hq_share"]) == (snaps[-1]["modes_covered"], snaps[-1]["hq_share"])
+            counts = row["mode_counts"]  # per-mode high-quality counts behind both numbers
+            assert len(counts) == 8 and sum(c >= 1 for c in counts) == row["modes_covered"]
+            assert sum(counts) / ring.settings.eval_samples == pytest.approx(row["hq_share"])
             evals = [r for r in hist.rows if r["split"] == "eval"]
             assert [e["modes"] for e in evals] == [s["modes_covered"] for s in snaps[1:]]
             assert row["d_std"] == pytest.approx(_steadiness(hist, TINY.tail)["d_std"])

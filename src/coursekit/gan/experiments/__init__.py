@@ -54,6 +54,7 @@ __all__ = [
     "TRICKS",
     "COLLAPSE_MAX_MODES",
     "REACH_MIN_HQ",
+    "VEEGAN_MIN_COUNT",
     "run_outcome",
     "DStarResult",
     "dstar_experiment",

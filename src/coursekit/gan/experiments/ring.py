@@ -42,7 +42,7 @@ from ..models import MLPDiscriminator, MLPDiscriminatorConfig, MLPGenerator, MLP
 from ..training import generate, train_gan_seeds
 from ._common import _check_seeds, _steadiness
 
-__all__ = ["TRICKS", "COLLAPSE_MAX_MODES", "REACH_MIN_HQ", "run_outcome", "RingSettings", "RingResult", "ring_experiment", "AblationResult", "tricks_ablation", "ring_run"]
+__all__ = ["TRICKS", "COLLAPSE_MAX_MODES", "REACH_MIN_HQ", "VEEGAN_MIN_COUNT", "run_outcome", "RingSettings", "RingResult", "ring_experiment", "AblationResult", "tricks_ablation", "ring_run"]
 
 
 TRICKS = ("none", "label_flip", "one_sided_smoothing", "batch_norm", "batch_norm_g", "minibatch_std",
@@ -50,6 +50,7 @@ TRICKS = ("none", "label_flip", "one_sided_smoothing", "batch_norm", "batch_norm
 
 COLLAPSE_MAX_MODES = 2  # a run covering at most this many modes has collapsed (unless it failed to reach the ring)
 REACH_MIN_HQ = 0.01  # a run with a smaller high-quality share failed to reach the ring, whatever its modes
+VEEGAN_MIN_COUNT = 1  # a mode is covered by this many high-quality samples nearest to it (VEEGAN's lenient rule)
 
 
 def run_outcome(modes_covered: int, hq_share: float, modes: int = 8) -> str:
@@ -143,10 +144,10 @@ def _ring_arms(
 
     def measure(gen: torch.nn.Module) -> dict[str, list[float]]:
         x = generate(gen, st.eval_samples, seed=eval_seeds).cpu()  # (E, N, 2)
-        cov = mode_coverage(x, centres, st.std)
+        cov = mode_coverage(x, centres, st.std, min_count=VEEGAN_MIN_COUNT)
         for e, c in enumerate(cov):
             snaps[e].append({"samples": x[e, : st.snapshot_samples].clone(), "modes_covered": c.modes,
-                             "hq_share": c.high_quality})
+                             "hq_share": c.high_quality, "mode_counts": c.counts})
         return {"modes": [c.modes for c in cov], "high_quality": [c.high_quality for c in cov]}
 
     measure(G)  # the untrained generator: step 0
@@ -166,7 +167,8 @@ def _ring_arms(
         out[t]["snapshots"].append(snap)
         out[t]["histories"].append(h)
         out[t]["rows"].append({"trick": t, "g_loss": g_loss, "seed": s, "modes_covered": snap[-1]["modes_covered"],
-                               "hq_share": snap[-1]["hq_share"], **_steadiness(h, st.tail)})
+                               "hq_share": snap[-1]["hq_share"], "mode_counts": snap[-1]["mode_counts"],
+                               **_steadiness(h, st.tail)})
     return out
 
 
@@ -174,7 +176,8 @@ def _ring_arms(
 class RingResult:
     """The plain GAN on the ring. ``rows``: one dict per (generator loss, seed) with ``g_loss``,
     ``seed``, ``modes_covered``, ``hq_share`` (at the end of training, on ``settings.eval_samples``
-    samples) and the steadiness measures ``d_std``, ``d_gap_std``, ``d_loss``, ``d_gap``;
+    samples), ``mode_counts`` (K ints: the high-quality samples nearest to each mode, for a
+    stricter count than VEEGAN's one sample) and the steadiness measures ``d_std``, ``d_gap_std``, ``d_loss``, ``d_gap``;
     ``snapshots[g_loss][i]``: seed ``seeds[i]``'s snapshots (dicts with ``step``, ``samples``
     (settings.snapshot_samples, 2), ``modes_covered``, ``hq_share``), ready for
     :func:`coursekit.viz.gan.ring_slider`; ``centres`` (K, 2); ``histories[g_loss]``: one History
