@@ -81,22 +81,29 @@ def discriminator_loss(
     else:
         check_real("real_label", real_label, low=0.0, high=1.0, low_open=True)
     check_real("flip", flip, low=0.0, high=1.0)
-    t_real = torch.zeros_like(real_logits) + real_label
-    t_fake = torch.zeros_like(fake_logits)
     if masks is None and flip > 0:
         if real_logits.shape != fake_logits.shape:
             raise ValueError(f"flip needs real and fake batches of the same shape, got {tuple(real_logits.shape)} "
                              f"and {tuple(fake_logits.shape)}")
         masks = flip_masks(real_logits.shape, flip, generator)
     if masks is not None:
+        check_tensor("masks[0]", masks[0], shape=tuple(real_logits.shape), dtype=torch.bool)
+        check_tensor("masks[1]", masks[1], shape=tuple(fake_logits.shape), dtype=torch.bool)
+    return _reduce(_discriminator_loss(real_logits, fake_logits, real_label, masks), reduction)
+
+
+def _discriminator_loss(real_logits, fake_logits, real_label, masks) -> torch.Tensor:
+    """:func:`discriminator_loss` per member, inputs already checked (``real_label`` a number or
+    (E, 1) on the logits' device): the training loop's per-step path."""
+    t_real = torch.zeros_like(real_logits) + real_label
+    t_fake = torch.zeros_like(fake_logits)
+    if masks is not None:
         m_real, m_fake = masks
-        check_tensor("masks[0]", m_real, shape=tuple(real_logits.shape), dtype=torch.bool)
-        check_tensor("masks[1]", m_fake, shape=tuple(fake_logits.shape), dtype=torch.bool)
         t_real = torch.where(m_real.to(real_logits.device), 0.0, t_real)
         t_fake = torch.where(m_fake.to(fake_logits.device), torch.zeros_like(fake_logits) + real_label, t_fake)
     real = F.binary_cross_entropy_with_logits(real_logits, t_real, reduction="none").mean(-1)
     fake = F.binary_cross_entropy_with_logits(fake_logits, t_fake, reduction="none").mean(-1)
-    return _reduce(real + fake, reduction)
+    return real + fake
 
 
 def generator_loss(fake_logits: torch.Tensor, kind: str = "non-saturating", *, reduction: str = "sum") -> torch.Tensor:
@@ -105,8 +112,11 @@ def generator_loss(fake_logits: torch.Tensor, kind: str = "non-saturating", *, r
     ``"non-saturating"``: -mean log D(G(z)) = mean softplus(-logit)."""
     check_tensor("fake_logits", fake_logits, dtype="float")
     check_choice("kind", kind, G_LOSSES)
+    return _reduce(_generator_loss(fake_logits, kind), reduction)
+
+
+def _generator_loss(fake_logits: torch.Tensor, kind: str) -> torch.Tensor:
+    """:func:`generator_loss` per member, inputs already checked (the training loop's per-step path)."""
     if kind == "minimax":
-        per = -F.softplus(fake_logits).mean(-1)  # log(1 - sigmoid(l)) = -softplus(l)
-    else:
-        per = F.softplus(-fake_logits).mean(-1)  # -log sigmoid(l) = softplus(-l)
-    return _reduce(per, reduction)
+        return -F.softplus(fake_logits).mean(-1)  # log(1 - sigmoid(l)) = -softplus(l)
+    return F.softplus(-fake_logits).mean(-1)  # -log sigmoid(l) = softplus(-l)

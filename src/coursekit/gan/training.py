@@ -35,7 +35,7 @@ from torch import nn
 
 from ..train import History, _show_progress, load_checkpoint, save_checkpoint
 from ..utils import check_choice, check_int, check_positive, check_real, eval_mode
-from .losses import G_LOSSES, discriminator_loss, flip_masks, generator_loss
+from .losses import G_LOSSES, _discriminator_loss, _generator_loss, flip_masks
 
 __all__ = ["train_gan", "train_gan_seeds", "generate"]
 
@@ -201,7 +201,8 @@ def _train(
         opt_g, opt_d = optimizers
     param = next(G.parameters())
     device, dtype = param.device, param.dtype  # batches follow the models (a float64 model gets float64 data)
-    target = real_labels[0] if not ensemble else torch.tensor(real_labels, dtype=dtype, device=device)  # (E,)
+    # D's positive target: a number, or one per member as a column (E, 1) against (E, B) logits
+    target = real_labels[0] if not ensemble else torch.tensor(real_labels, dtype=dtype, device=device).unsqueeze(-1)
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     both = nn.ModuleDict({"generator": G, "discriminator": D})
     histories = [History() for _ in range(E)]
@@ -282,8 +283,8 @@ def _train(
                 fake = G(draw_noise())
                 real_logits = D(x)
                 fake_logits = D(fake.detach())
-                d_loss = discriminator_loss(real_logits, fake_logits, real_label=target, masks=draw_masks(),
-                                            reduction="none")
+                # the unchecked cores: every input was checked once, above
+                d_loss = _discriminator_loss(real_logits, fake_logits, target, draw_masks())
                 opt_d.zero_grad(set_to_none=True)
                 d_loss.sum().backward()
                 opt_d.step()
@@ -291,7 +292,7 @@ def _train(
                     del fake  # only the last D step's samples train G
             for p in d_params:  # G's step needs no gradient for D's weights: skip computing them
                 p.requires_grad_(False)
-            g = generator_loss(D(fake), g_loss, reduction="none")
+            g = _generator_loss(D(fake), g_loss)
             opt_g.zero_grad(set_to_none=True)
             g.sum().backward()
             opt_g.step()

@@ -109,21 +109,16 @@ def digits_dcgan(
     G, D = DCGANGenerator(config), DCGANDiscriminator(config)
     if device is not None:
         G, D = G.to(device), D.to(device)
-    show_z = torch.randn(n_show, config.noise_dim, generator=torch.Generator().manual_seed(seed + 70_000))
     snaps: list[dict[str, Any]] = []
 
     def measure(gen: torch.nn.Module) -> dict[str, float]:
-        dev = next(gen.parameters()).device
-        shown = gen(show_z.to(dev)).cpu()  # (n_show, 1, 8, 8)
+        shown = generate(gen, n_show, seed=seed + 70_000).cpu()  # (n_show, 1, 8, 8): the same noise every time
         x = generate(gen, eval_samples, seed=seed + 80_000 + len(snaps)).cpu()  # (eval_samples, 1, 8, 8)
         m = _class_measures(probs_of(x), confidence, min_share)
         snaps.append({"images": shown, "classes": probs_of(shown).argmax(1), **m})
         return {"classes_covered": m["classes_covered"], "confident_share": m["confident_share"]}
 
-    with torch.no_grad():
-        G.eval()
-        measure(G)
-        G.train()
+    measure(G)  # the snapshot before training (generate samples in eval mode, without gradients)
 
     def sample_real(n: int, g: torch.Generator) -> torch.Tensor:
         return images[torch.randint(len(images), (n,), generator=g)]  # (n, 1, 8, 8)
