@@ -350,28 +350,19 @@ def measure_smoothing_ece(eps: float = 0.1, steps: int = 100, train: int = 200, 
     smoothing ``eps`` (same seed, same steps of full-batch Adam), and compare their test ECE (15 bins).
     "about the same" means within 0.01. The evidence also gives each model's over-confidence (mean
     top-class confidence minus accuracy), so the learner sees on which side of its accuracy each model is."""
-    from sklearn.datasets import load_digits
+    from ..labels.smoothing_experiments import MLP, digits_split, train_classifier
 
-    digits = load_digits()
-    X = torch.tensor(digits.data, dtype=torch.float32) / 16  # (1797, 64) in [0, 1]
-    y = torch.tensor(digits.target)
-    perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
-    tr, te = perm[:train], perm[train: train + test]
+    # the digits shuffled by seed 0: the first `train` to train on, the next `test` to score
+    (x_tr, y_tr), (x_te, y_te), _ = digits_split(0, n_train=train, n_val=test)
     eces, accs, over = {}, {}, {}
     for e in (0.0, eps):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
-            net = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-            opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-            for _ in range(steps):
-                loss = F.cross_entropy(net(X[tr]), y[tr], label_smoothing=e)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+            net = train_classifier(MLP(64, (128,), 10), x_tr, y_tr, eps=e, steps=steps, lr=1e-2)
             with torch.no_grad():
-                probs = net(X[te]).softmax(-1)
-        eces[e] = expected_calibration_error(probs, y[te], 15)
-        accs[e] = float((probs.argmax(-1) == y[te]).float().mean())
+                probs = net(x_te).softmax(-1)
+        eces[e] = expected_calibration_error(probs, y_te, 15)
+        accs[e] = float((probs.argmax(-1) == y_te).float().mean())
         over[e] = float(probs.max(-1).values.mean()) - accs[e]
     diff = eces[eps] - eces[0.0]
     answer = SMOOTHING_ECE_CHOICES[2] if abs(diff) <= 0.01 else SMOOTHING_ECE_CHOICES[1 if diff > 0 else 0]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..utils import check_int, check_real, check_tensor
+from ..utils import check_ids, check_int, check_real, check_tensor
 
 __all__ = ["ReliabilityBins", "reliability_bins", "expected_calibration_error", "fit_temperature",
            "apply_temperature"]
@@ -98,8 +98,7 @@ def _probabilities(scores: torch.Tensor, labels: torch.Tensor, from_logits: bool
             raise ValueError("probs must be probabilities (each in [0, 1], rows summing to 1), got values in "
                              f"[{float(scores.min()):.3g}, {float(scores.max()):.3g}] and row sums in "
                              f"[{float(sums.min()):.3g}, {float(sums.max()):.3g}]; pass from_logits=True for logits")
-    if bool(((labels < 0) | (labels >= K)).any()):
-        raise ValueError(f"labels must be in [0, {K}), got values in [{int(labels.min())}, {int(labels.max())}]")
+    check_ids("labels", labels, K)
     return probs
 
 
@@ -153,9 +152,7 @@ def fit_temperature(val_logits: torch.Tensor, val_labels: torch.Tensor, *, max_i
     check_int("max_iter", max_iter, min=1)
     if dims["N"] == 0:
         raise ValueError("val_logits must hold at least one example, got N=0")
-    if bool(((val_labels < 0) | (val_labels >= dims["K"])).any()):
-        raise ValueError(f"val_labels must be in [0, {dims['K']}), got values in "
-                         f"[{int(val_labels.min())}, {int(val_labels.max())}]")
+    check_ids("val_labels", val_labels, dims["K"])
     z = val_logits.detach().to(torch.float64)
     y = val_labels.detach()
     log_t = torch.zeros((), dtype=torch.float64, device=z.device, requires_grad=True)

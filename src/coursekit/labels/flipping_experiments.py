@@ -22,13 +22,11 @@ from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from sklearn.datasets import load_digits
-from torch import nn
 
 from ..utils import at_scale, check_choice, check_int, check_real
 from .flipping import alfa, knn_sanitise, random_flips, svm
 from .smoothing import smoothed_cross_entropy
+from .smoothing_experiments import MLP, _digits, _to, digits_split
 
 __all__ = ["xiao_synthetic", "digits_pair", "flip_rate_curves", "noise_absorption", "PUBLISHED_XIAO2012",
            "PUBLISHED_PAUDICE2018", "VALUE_KEYS"]
@@ -113,10 +111,10 @@ def digits_pair(a: int = 1, b: int = 7, *, seed: int = 0, test_share: float = 0.
         raise ValueError(f"a and b must be different digits, got {a} and {b}")
     check_int("seed", seed)
     check_real("test_share", test_share, low=0.0, high=1.0, low_open=True, high_open=True)
-    digits = load_digits()
-    keep = np.isin(digits.target, (a, b))
-    X = digits.data[keep] / 16.0
-    y = np.where(digits.target[keep] == b, 1, -1).astype(np.int64)
+    data, target = _digits()
+    keep = np.isin(target, (a, b))
+    X = data[keep] / 16.0
+    y = np.where(target[keep] == b, 1, -1).astype(np.int64)
     order = np.random.default_rng(seed).permutation(len(y))
     n_test = int(round(test_share * len(y)))
     test, train = order[:n_test], order[n_test:]
@@ -196,17 +194,6 @@ def flip_rate_curves(
     return rows
 
 
-class _MLP(nn.Module):
-    """64 -> hidden -> 10 with a ReLU: the digits classifier of :func:`noise_absorption`."""
-
-    def __init__(self, hidden: int):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)  # (N, 10)
-
-
 def noise_absorption(
     rates: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9),
     seeds: Sequence[int] | None = None,
@@ -241,26 +228,22 @@ def noise_absorption(
     check_int("hidden", hidden, min=1)
     check_real("lr", lr, low=0.0, low_open=True)
     check_real("weight_decay", weight_decay, low=0.0)
-    digits = load_digits()
     device = torch.device("cpu" if device is None else device)
-    X_all = torch.tensor(digits.data / 16.0, dtype=torch.float32, device=device)  # (N, 64)
-    y_all = torch.tensor(digits.target, dtype=torch.long, device=device)  # (N,)
+    half = len(_digits()[1]) // 2
     rows = []
     for seed in seeds:
-        order = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(seed)).to(device)
-        train, test = order[: len(order) // 2], order[len(order) // 2:]
-        X, y, Xt, yt = X_all[train], y_all[train], X_all[test], y_all[test]
+        (X, y), _, (Xt, yt) = _to(device, *digits_split(seed, n_train=half, n_val=0))  # a random half to train on
         for rate in rates:
             noisy = random_flips(y, rate, seed, num_classes=10)
             flipped = noisy != y
             for eps in smoothing:
                 torch.manual_seed(seed)
-                model = _MLP(hidden).to(device)
+                model = MLP(64, (hidden,), 10).to(device)
                 opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
                 for step in range(1, checkpoints[-1] + 1):
                     opt.zero_grad()
                     logits = model(X)
-                    loss = smoothed_cross_entropy(logits, noisy, eps) if eps > 0 else F.cross_entropy(logits, noisy)
+                    loss = smoothed_cross_entropy(logits, noisy, eps)  # eps = 0: the plain cross-entropy
                     loss.backward()
                     opt.step()
                     if step in checkpoints:

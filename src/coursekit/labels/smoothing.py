@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..utils import check_choice, check_int, check_real, check_tensor
+from ..utils import check_choice, check_ids, check_int, check_real, check_tensor
 
 __all__ = ["smooth_targets", "smoothed_cross_entropy"]
 
@@ -42,8 +42,12 @@ def smooth_targets(labels: torch.Tensor, num_classes: int, eps: float) -> torch.
     check_tensor("labels", labels, dtype=torch.long)
     check_int("num_classes", num_classes, min=1)
     _check_eps(eps)
-    if labels.numel() and bool(((labels < 0) | (labels >= num_classes)).any()):
-        raise ValueError(f"labels must be in [0, {num_classes}), got values in [{int(labels.min())}, {int(labels.max())}]")
+    check_ids("labels", labels, num_classes)
+    return _smooth(labels, num_classes, eps)
+
+
+def _smooth(labels: torch.Tensor, num_classes: int, eps: float) -> torch.Tensor:
+    """:func:`smooth_targets` without its checks (for callers that checked their inputs)."""
     one_hot = F.one_hot(labels, num_classes).to(torch.float32)  # (N, ..., K)
     return one_hot * (1.0 - eps) + eps / num_classes
 
@@ -86,7 +90,7 @@ def smoothed_cross_entropy(
                          f"got values in [{int(labels.min())}, {int(labels.max())}]")
     log_p = F.log_softmax(logits, dim=1).movedim(1, -1)  # (N, d..., K)
     safe = torch.where(keep, labels, torch.zeros_like(labels))  # ignored positions point at class 0, then are zeroed
-    q = smooth_targets(safe, K, eps).to(log_p.dtype)  # (N, d..., K)
+    q = _smooth(safe, K, eps).to(log_p.dtype)  # (N, d..., K)
     w = torch.ones(K, dtype=log_p.dtype, device=log_p.device) if weight is None else weight.to(log_p.dtype)
     loss = -(q * w * log_p).sum(-1) * keep  # (N, d...)
     if reduction == "none":

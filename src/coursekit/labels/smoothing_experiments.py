@@ -34,6 +34,7 @@ Legend: N examples, F input features (64 pixels), D penultimate width, K classes
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -81,6 +82,16 @@ MUELLER_DISTILLATION_MNIST = (
 )
 
 
+@functools.lru_cache(maxsize=1)
+def _digits():
+    """scikit-learn's bundled digits, read once per process: (data (1797, 64) float64 in 0..16,
+    target (1797,) int). Callers copy before changing anything."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return digits.data, digits.target
+
+
 def digits_split(seed: int = 0, *, n_train: int = 300, n_val: int = 300, noise: float = 0.0,
                  classes: Sequence[int] | None = None):
     """scikit-learn's digits, pixels / 16, shuffled by ``seed`` and cut into train (``n_train``),
@@ -88,15 +99,13 @@ def digits_split(seed: int = 0, *, n_train: int = 300, n_val: int = 300, noise: 
     noise added to every pixel (drawn once per ``seed``, the same for every model). ``classes``:
     keep only these digits, relabelled 0..len-1 in that order. Returns three (x (N, 64) float32,
     y (N,) long) pairs."""
-    from sklearn.datasets import load_digits
-
     check_int("seed", seed)
     check_int("n_train", n_train, min=1)
     check_int("n_val", n_val, min=0)
     check_real("noise", noise, low=0.0)
-    digits = load_digits()
-    x = torch.tensor(digits.data, dtype=torch.float32) / 16  # (N, 64)
-    y = torch.tensor(digits.target, dtype=torch.long)
+    data, target = _digits()
+    x = torch.tensor(data, dtype=torch.float32) / 16  # (N, 64)
+    y = torch.tensor(target, dtype=torch.long)
     if classes is not None:
         classes = [int(c) for c in classes]
         if len(set(classes)) != len(classes) or not classes or any(not 0 <= c <= 9 for c in classes):
